@@ -15,6 +15,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace octet
 
-static Napi::Object InitOctet(Napi::Env env, Napi::Object exports) { return octet::Init(env, exports); }
+static Napi::Object InitOctet(Napi::Env env, Napi::Object exports) {
+  return octet::Init(env, exports);
+}
 
 NODE_API_MODULE(octet, InitOctet)

@@ -17,25 +17,25 @@ inline Napi::Error MakeError(Napi::Env env, const std::string& code, const std::
 }
 
 // Argument checks the TypeScript layer already made; repeated here so a direct caller cannot crash the process.
-#define OCTET_REQUIRE(env, cond, message)                                                \
-  do {                                                                                   \
+#define OCTET_REQUIRE(env, cond, message)                                                  \
+  do {                                                                                     \
     if (!(cond)) throw ::octet::Error("ERR_OCTET_INVALID_ARGUMENT", std::string(message)); \
   } while (0)
 
 #define OCTET_TRY try {
-#define OCTET_CATCH(env)                                                        \
-  }                                                                             \
-  catch (const Napi::Error& e) {                                                \
-    throw;                                                                      \
-  }                                                                             \
-  catch (const ::octet::Error& e) {                                             \
-    throw ::octet::MakeError(env, e.code(), e.what());                          \
-  }                                                                             \
-  catch (const std::bad_alloc&) {                                               \
-    throw ::octet::MakeError(env, "ERR_OCTET_OUT_OF_MEMORY", "out of memory");  \
-  }                                                                             \
-  catch (const std::exception& e) {                                             \
-    throw ::octet::MakeError(env, "ERR_OCTET_NATIVE", e.what());                \
+#define OCTET_CATCH(env)                                                       \
+  }                                                                            \
+  catch (const Napi::Error& e) {                                               \
+    throw;                                                                     \
+  }                                                                            \
+  catch (const ::octet::Error& e) {                                            \
+    throw ::octet::MakeError(env, e.code(), e.what());                         \
+  }                                                                            \
+  catch (const std::bad_alloc&) {                                              \
+    throw ::octet::MakeError(env, "ERR_OCTET_OUT_OF_MEMORY", "out of memory"); \
+  }                                                                            \
+  catch (const std::exception& e) {                                            \
+    throw ::octet::MakeError(env, "ERR_OCTET_NATIVE", e.what());               \
   }
 
 }  // namespace octet

@@ -61,12 +61,11 @@ struct FullyConnectedWrap::RunArgs {
 };
 
 void FullyConnectedWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor =
-      DefineClass(env, "FullyConnected",
-                  {InstanceMethod<&FullyConnectedWrap::Run>("run"),
-                   InstanceMethod<&FullyConnectedWrap::RunSync>("runSync"),
-                   InstanceMethod<&FullyConnectedWrap::Release>("release"),
-                   InstanceAccessor<&FullyConnectedWrap::Implementation>("implementation")});
+  Napi::Function ctor = DefineClass(
+      env, "FullyConnected",
+      {InstanceMethod<&FullyConnectedWrap::Run>("run"), InstanceMethod<&FullyConnectedWrap::RunSync>("runSync"),
+       InstanceMethod<&FullyConnectedWrap::Release>("release"),
+       InstanceAccessor<&FullyConnectedWrap::Implementation>("implementation")});
   exports.Set("FullyConnected", ctor);
 }
 

@@ -27,9 +27,15 @@ class Error : public std::runtime_error {
 
 enum class DType { kInt8, kUint8 };
 
-inline const char* DTypeName(DType t) { return t == DType::kInt8 ? "int8" : "uint8"; }
-inline int32_t DTypeMin(DType t) { return t == DType::kInt8 ? -128 : 0; }
-inline int32_t DTypeMax(DType t) { return t == DType::kInt8 ? 127 : 255; }
+inline const char* DTypeName(DType t) {
+  return t == DType::kInt8 ? "int8" : "uint8";
+}
+inline int32_t DTypeMin(DType t) {
+  return t == DType::kInt8 ? -128 : 0;
+}
+inline int32_t DTypeMax(DType t) {
+  return t == DType::kInt8 ? 127 : 255;
+}
 
 // y[m, n] = clamp(round(scale_n * (sum_k (x[m, k] - x_zp) * w[n, k] + bias[n])) + y_zp, y_min, y_max)
 // with scale_n = x_scale * w_scale[n] / y_scale; weights are symmetric int8 (zero point 0).

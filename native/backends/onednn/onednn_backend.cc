@@ -16,7 +16,9 @@ dnnl::engine& Engine() {
   return engine;
 }
 
-void SetThreads(int threads) { omp_set_num_threads(threads < 1 ? 1 : threads); }
+void SetThreads(int threads) {
+  omp_set_num_threads(threads < 1 ? 1 : threads);
+}
 
 namespace {
 

@@ -27,18 +27,17 @@ class XnnpackFullyConnected final : public Kernel {
     const int32_t* bias = p.bias.empty() ? nullptr : p.bias.data();
     xnn_operator_t op = nullptr;
     if (p.per_channel()) {
-      xnnpack::Check(xnn_create_convolution2d_nhwc_qc8(
-                         0, 0, 0, 0, 1, 1, 1, 1, 1, 1, /*groups=*/1, input_channels_, output_channels_,
-                         input_channels_, output_channels_, x_zp, p.input_scale, p.weight_scales.data(),
-                         p.weights.data(), bias, y_zp, p.output_scale, y_min, y_max, 0, &op),
+      xnnpack::Check(xnn_create_convolution2d_nhwc_qc8(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, /*groups=*/1, input_channels_,
+                                                       output_channels_, input_channels_, output_channels_, x_zp,
+                                                       p.input_scale, p.weight_scales.data(), p.weights.data(), bias,
+                                                       y_zp, p.output_scale, y_min, y_max, 0, &op),
                      "xnn_create_convolution2d_nhwc_qc8");
       implementation_ = "xnnpack:convolution2d_nhwc_qc8(1x1)";
       per_channel_ = true;
     } else {
-      xnnpack::Check(xnn_create_fully_connected_nc_qs8(input_channels_, output_channels_, input_channels_,
-                                                       output_channels_, x_zp, p.input_scale, p.weight_scales[0],
-                                                       p.weights.data(), bias, y_zp, p.output_scale, y_min, y_max,
-                                                       0, &op),
+      xnnpack::Check(xnn_create_fully_connected_nc_qs8(
+                         input_channels_, output_channels_, input_channels_, output_channels_, x_zp, p.input_scale,
+                         p.weight_scales[0], p.weights.data(), bias, y_zp, p.output_scale, y_min, y_max, 0, &op),
                      "xnn_create_fully_connected_nc_qs8");
       implementation_ = "xnnpack:fully_connected_nc_qs8";
     }

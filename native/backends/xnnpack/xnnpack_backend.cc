@@ -28,7 +28,8 @@ void Check(xnn_status status, const char* call) {
   if (status == xnn_status_success) return;
   std::string message = std::string(call) + " failed: " + StatusName(status);
   if (status == xnn_status_unsupported_parameter) {
-    message += " (XNNPACK rejects e.g. a requantization scale input_scale*weight_scale/output_scale outside [2^-32, 256))";
+    message +=
+        " (XNNPACK rejects e.g. a requantization scale input_scale*weight_scale/output_scale outside [2^-32, 256))";
   } else if (status == xnn_status_unsupported_hardware) {
     message += " (this CPU lacks the instructions XNNPACK needs: SSE2 on x86, NEON on arm)";
   }
