@@ -1,24 +1,12 @@
-import { defineConfig } from 'tsup';
+import { existsSync } from 'node:fs';
+
+import { defineConfig, type Options } from 'tsup';
+
+const common: Options = { sourcemap: true, shims: true, target: 'node20', platform: 'node', splitting: false };
 
 export default defineConfig([
-  {
-    entry: { index: 'src/index.ts' },
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    shims: true,
-    target: 'node20',
-    platform: 'node',
-    splitting: false,
-  },
-  {
-    entry: { cli: 'src/cli/main.ts' },
-    format: ['esm'],
-    sourcemap: true,
-    shims: true,
-    target: 'node20',
-    platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  { ...common, entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], dts: true, clean: true },
+  ...(existsSync('src/cli/main.ts')
+    ? [{ ...common, entry: { cli: 'src/cli/main.ts' }, format: ['esm'] as Options['format'], banner: { js: '#!/usr/bin/env node' } }]
+    : []),
 ]);
