@@ -77,8 +77,10 @@ export function getBinding(): Binding {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
   try {
+    // OCTET_NATIVE_ADDON names a specific .node (e.g. the sanitizer build in build-asan/) to load instead.
+    const override = process.env.OCTET_NATIVE_ADDON;
     const load = require('node-gyp-build') as (dir: string) => unknown;
-    cached = load(packageRoot) as Binding;
+    cached = (override ? require(path.resolve(override)) : load(packageRoot)) as Binding;
   } catch (err) {
     throw loadError(err);
   }

@@ -47,14 +47,18 @@ class XnnpackFullyConnected final : public Kernel {
   void Run(const void* input, void* output, size_t batch) override {
     std::lock_guard<std::mutex> lock(mutex_);
     if (batch == 0) return;
-    const int8_t* x = static_cast<const int8_t*>(input);
-    int8_t* y = static_cast<int8_t*>(output);
+    // XNNPACK's microkernels may read up to XNN_EXTRA_BYTES past the end of the input: never point them at a
+    // caller's buffer, which can end at a page boundary. The copy also applies the uint8 -> int8 shift.
+    const size_t count = batch * input_channels_;
+    scratch_.resize(count + XNN_EXTRA_BYTES);
     if (uint8_) {
-      scratch_.resize(batch * input_channels_);
       const uint8_t* xu = static_cast<const uint8_t*>(input);
-      for (size_t i = 0; i < scratch_.size(); ++i) scratch_[i] = static_cast<int8_t>(xu[i] ^ 0x80u);
-      x = scratch_.data();
+      for (size_t i = 0; i < count; ++i) scratch_[i] = static_cast<int8_t>(xu[i] ^ 0x80u);
+    } else {
+      std::memcpy(scratch_.data(), input, count);
     }
+    const int8_t* x = scratch_.data();
+    int8_t* y = static_cast<int8_t*>(output);
     if (per_channel_) {
       xnnpack::Check(xnn_setup_convolution2d_nhwc_qc8(op_.get(), 1, 1, batch, x, y, pool_.get()),
                      "xnn_setup_convolution2d_nhwc_qc8");
