@@ -84,6 +84,12 @@ export class Graph {
     }
   }
 
+  private valueNameTaken(name: string): boolean {
+    if (this.values.has(name)) return true;
+    for (const n of this.nodes) for (const g of n.subgraphs()) if (g.valueNameTaken(name)) return true;
+    return false;
+  }
+
   private nameTaken(name: string): boolean {
     if (this.values.has(name)) return true;
     for (const n of this.nodes) {
@@ -155,6 +161,16 @@ export class Graph {
     const i = this.nodes.indexOf(node);
     if (i < 0) throw new OnnxError(`Node ${node.label} is not in this graph`, { node: node.name });
     this.nodes.splice(i, 1);
+    // Nodes inside its subgraphs stop reading outer values.
+    const detach = (g: Graph): void => {
+      for (const n of g.nodes) {
+        n.inputs.forEach((v) => {
+          if (v && v.graph !== g) removeOne(v.consumers, n);
+        });
+        for (const s of n.subgraphs()) detach(s);
+      }
+    };
+    for (const g of node.subgraphs()) detach(g);
     node.inputs.forEach((v, k) => {
       if (v) {
         node.setInput(k, null);
@@ -177,17 +193,16 @@ export class Graph {
         if (v === from) consumer.setInput(i, to);
       });
     }
-    for (let g: Graph | undefined = from.graph; g; g = undefined) {
-      g.outputs.forEach((v, i) => {
-        if (v === from) g.outputs[i] = to;
-      });
-    }
+    const outputs = from.graph.outputs;
+    outputs.forEach((v, i) => {
+      if (v === from) outputs[i] = to;
+    });
   }
 
   /** Renames a value (and its initializer); throws if the name is taken. */
   renameValue(value: Value, name: string): void {
     if (value.name === name) return;
-    if (this.root.nameTaken(name)) throw new OnnxError(`Cannot rename '${value.name}' to '${name}': the name is taken`, { tensor: name });
+    if (this.root.valueNameTaken(name)) throw new OnnxError(`Cannot rename '${value.name}' to '${name}': the name is taken`, { tensor: name });
     value.graph.values.delete(value.name);
     value.name = name;
     value.graph.values.set(name, value);

@@ -35,17 +35,44 @@ function isNum(d: Dim): d is number {
   return typeof d === 'number';
 }
 
+/** A symbolic expression that needs parentheses as an operand: anything but a plain name or a call. */
 function wrap(d: Dim): string {
-  return typeof d === 'string' && /[^A-Za-z0-9_]/.test(d) ? `(${d})` : String(d);
+  const s = String(d);
+  return typeof d === 'string' && topLevelOperator(s) >= 0 ? `(${s})` : s;
+}
+
+/** Index of the last operator outside parentheses (-1 if none). Names may contain '.', '-' only as operators. */
+function topLevelOperator(s: string): number {
+  let depth = 0;
+  for (let i = s.length - 1; i > 0; i--) {
+    const c = s[i];
+    if (c === ')') depth++;
+    else if (c === '(') depth--;
+    else if (depth === 0 && (c === '+' || c === '-' || c === '*')) return i;
+  }
+  return -1;
+}
+
+/** Splits `E+3` / `E-3` into [E, ±3]; anything else into [s, 0]. */
+function splitOffset(s: string): [string, number] {
+  const i = topLevelOperator(s);
+  if (i > 0 && (s[i] === '+' || s[i] === '-') && /^\d+$/.test(s.slice(i + 1)) && topLevelOperator(s.slice(0, i)) < 0) {
+    const k = Number(s.slice(i + 1));
+    return [s.slice(0, i), s[i] === '+' ? k : -k];
+  }
+  return [s, 0];
 }
 
 export function addDim(a: Dim, b: Dim): Dim {
   if (isNum(a) && isNum(b)) return a + b;
   if (a === null || b === null) return null;
-  if (b === 0) return a;
-  if (a === 0) return b;
-  if (isNum(b)) return `${wrap(a)}${b < 0 ? '-' : '+'}${Math.abs(b)}`;
-  return `${wrap(a)}+${wrap(b)}`;
+  if (isNum(a)) return addDim(b, a);
+  if (isNum(b)) {
+    const [base, k] = splitOffset(a);
+    const total = k + b;
+    return total === 0 ? base : `${base}${total < 0 ? '-' : '+'}${Math.abs(total)}`;
+  }
+  return `${a}+${b}`;
 }
 
 export function mulDim(a: Dim, b: Dim): Dim {
@@ -60,13 +87,13 @@ export function mulDim(a: Dim, b: Dim): Dim {
 function floorDivDim(a: Dim, b: number): Dim {
   if (isNum(a)) return Math.floor(a / b);
   if (a === null) return null;
-  return b === 1 ? a : `floor(${a}/${b})`;
+  return b === 1 ? a : `floor(${wrap(a)}/${b})`;
 }
 
 function ceilDivDim(a: Dim, b: number): Dim {
   if (isNum(a)) return Math.ceil(a / b);
   if (a === null) return null;
-  return b === 1 ? a : `ceil(${a}/${b})`;
+  return b === 1 ? a : `ceil(${wrap(a)}/${b})`;
 }
 
 function productDims(dims: readonly Dim[]): Dim {
@@ -80,7 +107,8 @@ export function broadcastShapes(shapes: readonly (readonly Dim[])[]): Dim[] | un
   for (let i = 0; i < rank; i++) {
     let d: Dim = 1;
     for (const s of shapes) {
-      const x = s[s.length - rank + i] ?? 1;
+      const k = s.length - rank + i;
+      const x = k < 0 ? 1 : s[k];
       if (x === 1) continue;
       if (d === 1) d = x;
       else if (d !== x) {
@@ -610,7 +638,8 @@ class Inference {
         let o = addDim((ceil ? ceilDivDim : floorDivDim)(span, strides[i]), 1);
         // A pooling window that would start in the end padding is dropped (ceil_mode).
         if (ceil && isNum(o) && isNum(inDim) && (o - 1) * strides[i] >= inDim + pads[i]) o -= 1;
-        out.push(o);
+        // A window larger than the padded input: runtimes disagree (onnxruntime gives 1), so say unknown.
+        out.push(isNum(o) && o <= 0 ? null : o);
       }
     }
     return out;

@@ -96,7 +96,7 @@ export class Tensor {
 
   /** A view when the bytes are aligned, else an aligned copy (which then replaces the stored bytes). */
   private aligned(bytesPerElement: number): ArrayBuffer {
-    if (this._data.byteOffset % bytesPerElement !== 0) this._data = this._data.slice();
+    if (this._data.byteOffset % bytesPerElement !== 0) this._data = new Uint8Array(this._data);
     return this._data.buffer as ArrayBuffer;
   }
 
@@ -215,7 +215,7 @@ export class Tensor {
   }
 
   clone(name = this.name): Tensor {
-    const t = new Tensor({ name, dtype: this.dtype, dims: this.dims, data: this._data.slice(), strings: this._strings?.map((s) => s.slice()), docString: this.docString });
+    const t = new Tensor({ name, dtype: this.dtype, dims: this.dims, data: new Uint8Array(this._data), strings: this._strings?.map((s) => new Uint8Array(s)), docString: this.docString });
     return t;
   }
 
