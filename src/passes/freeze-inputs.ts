@@ -24,6 +24,7 @@ function toTensor(v: Value, value: NonNullable<import('./pass.js').CanonicalizeO
 export const freezeInputs: Pass<Value> = {
   name: 'freeze-inputs',
   description: 'graph inputs given in options.freezeInputs become constants',
+  once: true,
   match(graph, ctx) {
     const wanted = ctx.options.freezeInputs ?? {};
     if (graph.parentNode) return [];

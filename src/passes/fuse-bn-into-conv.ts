@@ -11,6 +11,9 @@
  *   W[i, j] for the inputs i of group g. Gemm (z = alpha * A B' + beta_g * C, BN over dim 1 of the 2-D
  *   output) scales the columns of B' and sets C' = s * (beta_g * C - mean) + beta, beta_g' = 1.
  *
+ * A per-channel Add between the two (Paddle exports ConvTranspose + Add(bias) + BatchNormalization) is taken
+ * as part of the bias: b = b_conv + b_add, and the Add goes too.
+ *
  * Applies when y has no other use, W/b and the BN parameters are float32 constants, and BN has one output.
  * Weights used elsewhere are copied, not changed in place. Arithmetic in float64, rounded once to float32.
  */
@@ -24,6 +27,20 @@ import { isDefaultDomain, type Pass } from './pass.js';
 interface Match {
   bn: Node;
   producer: Node;
+  /** A per-channel constant Add between producer and bn. */
+  add?: Node;
+}
+
+/** The per-channel bias values of an Add input ([C], [C,1,1], [1,C,1,1] ...), or undefined. */
+function channelBias(graph: Graph, add: Node, conv: Value, channels: number): Float32Array | undefined {
+  const other = add.input(0) === conv ? add.input(1) : add.input(0);
+  const t = f32(graph, other);
+  if (!t || t.size !== channels) return undefined;
+  const rank = conv.shape?.length ?? 4;
+  const nonOne = t.dims.map((d, i) => [d, i] as const).filter(([d]) => d !== 1);
+  // The channel axis (1 of NC...) after right-aligned broadcasting.
+  if (channels > 1 && (nonOne.length !== 1 || rank - t.rank + nonOne[0][1] !== 1)) return undefined;
+  return t.asFloat32();
 }
 
 function f32(graph: Graph, v: Value | null): Tensor | undefined {
@@ -68,8 +85,18 @@ export const fuseBnIntoConv: Pass<Match> = {
     for (const bn of graph.nodes) {
       if (bn.opType !== 'BatchNormalization' || !isDefaultDomain(bn.domain)) continue;
       if (bn.outputs.filter((o) => o !== null).length !== 1 || bn.getInt('training_mode', 0) !== 0) continue;
-      const y = bn.input(0);
-      const p = y?.producer;
+      let y = bn.input(0);
+      let p = y?.producer;
+      let add: Node | undefined;
+      if (y && p && p.opType === 'Add' && isDefaultDomain(p.domain) && y.consumers.length === 1 && !graph.outputs.includes(y)) {
+        const conv = [p.input(0), p.input(1)].find((v) => v?.producer && ['Conv', 'ConvTranspose'].includes(v.producer.opType) && v.producer.graph === graph);
+        const ch = conv ? outChannels(conv.producer!, graph) : undefined;
+        if (conv && ch !== undefined && channelBias(graph, p, conv, ch)) {
+          add = p;
+          y = conv;
+          p = conv.producer;
+        }
+      }
       if (!y || !p || p.graph !== graph || !isDefaultDomain(p.domain) || !['Conv', 'ConvTranspose', 'Gemm'].includes(p.opType)) continue;
       if (y.consumers.length !== 1 || graph.outputs.includes(y) || p.outputs.length !== 1) continue;
       const channels = outChannels(p, graph);
@@ -77,12 +104,12 @@ export const fuseBnIntoConv: Pass<Match> = {
       const bias = p.input(2);
       if (bias && !f32(graph, bias)) continue;
       if (p.opType === 'Gemm' && (p.getInt('transA', 0) !== 0 || (y.shape && y.shape.length !== 2))) continue;
-      out.push({ bn, producer: p });
+      out.push(add ? { bn, producer: p, add } : { bn, producer: p });
     }
     return out;
   },
-  rewrite({ bn, producer: p }, graph) {
-    if (!graph.nodes.includes(bn) || !graph.nodes.includes(p)) return undefined;
+  rewrite({ bn, producer: p, add }, graph) {
+    if (!graph.nodes.includes(bn) || !graph.nodes.includes(p) || (add && !graph.nodes.includes(add))) return undefined;
     const w = f32(graph, p.input(1));
     const channels = outChannels(p, graph);
     if (!w || channels === undefined) return undefined;
@@ -120,6 +147,11 @@ export const fuseBnIntoConv: Pass<Match> = {
       if (p.opType === 'Gemm' && bias.rank === 2 && bias.dims[0] !== 1) return undefined;
       bv = Float64Array.from({ length: channels }, (_, c) => scale * raw[bias.size === 1 ? 0 : c]);
     }
+    if (add) {
+      const extra = channelBias(graph, add, p.output(0)!, channels);
+      if (!extra) return undefined;
+      for (let c = 0; c < channels; c++) bv[c] += extra[channels === 1 ? 0 : c];
+    }
     for (let c = 0; c < channels; c++) nb[c] = s[c] * bv[c] + shift[c];
 
     const wValue = p.input(1)!;
@@ -140,11 +172,12 @@ export const fuseBnIntoConv: Pass<Match> = {
     if (p.opType === 'Gemm') p.setFloat('beta', 1);
     const z = bn.outputs.find((o) => o !== null)!;
     const y = p.output(0)!;
-    const params = bn.inputs.slice(1);
+    const params = [...bn.inputs.slice(1), ...(add ? add.inputs : [])];
     graph.removeNode(bn);
+    if (add) graph.removeNode(add);
     p.setOutput(0, z);
     graph.dropIfUnused(y);
     for (const v of [...params, bValue]) if (v && v.initializer && v.consumers.length === 0 && !graph.inputs.includes(v) && !graph.outputs.includes(v)) graph.removeInitializer(v);
-    return `${bn.label} folded into ${p.label}`;
+    return `${bn.label}${add ? ` (and bias ${add.label})` : ''} folded into ${p.label}`;
   },
 };

@@ -34,3 +34,36 @@ export function maxRelativeError(a: ort.Tensor, b: ort.Tensor, floor = 1e-3): nu
 }
 
 export { ort };
+
+/**
+ * max |a - b| over max |a| (the reference's scale), per output: "relative error" of a tensor. Zero when
+ * both are identical.
+ */
+export function scaledError(a: ort.Tensor, b: ort.Tensor): number {
+  if (a.type !== b.type) throw new Error(`type ${a.type} vs ${b.type}`);
+  if (a.dims.join(',') !== b.dims.join(',')) throw new Error(`dims [${a.dims}] vs [${b.dims}]`);
+  const x = a.data as ArrayLike<number | bigint>;
+  const y = b.data as ArrayLike<number | bigint>;
+  let scale = 0;
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) {
+    const p = Number(x[i]);
+    const q = Number(y[i]);
+    scale = Math.max(scale, Math.abs(p));
+    const d = Math.abs(p - q);
+    if (!(d <= diff)) diff = Number.isNaN(d) ? (Number.isNaN(p) && Number.isNaN(q) ? diff : Infinity) : d;
+  }
+  return diff === 0 ? 0 : diff / Math.max(scale, 1e-30);
+}
+
+/** Runs both models on the same feeds; returns the error of each output of the original (by name). */
+export async function compareModels(original: Uint8Array, rewritten: Uint8Array, feeds: Feeds): Promise<Record<string, number>> {
+  const a = await runOrt(original, feeds);
+  const b = await runOrt(rewritten, feeds);
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(a)) {
+    if (!(name in b)) throw new Error(`output '${name}' missing from the rewritten model (has ${Object.keys(b).join(', ')})`);
+    out[name] = scaledError(a[name], b[name]);
+  }
+  return out;
+}
