@@ -34,11 +34,12 @@ export const eliminateIdentity: Pass<Node> = {
   rewrite(node, graph) {
     const input = node.input(0)!;
     const output = node.output(0);
+    const label = node.label;
     if (!output) return undefined;
     if (!graph.outputs.includes(output)) {
       graph.replaceAllUsesWith(output, input);
       graph.removeNode(node);
-      return `${node.label}: '${output.name}' replaced by '${input.name}'`;
+      return `${label}: '${output.name}' replaced by '${input.name}'`;
     }
     // The output is a graph output: the input takes over its name, if it can.
     const renamable = input.graph === graph && input.producer !== undefined && !graph.outputs.includes(input) && !input.initializer && !graph.inputs.includes(input);
@@ -54,6 +55,6 @@ export const eliminateIdentity: Pass<Node> = {
     const old = input.name;
     graph.renameValue(input, name);
     input.type = type;
-    return `${node.label}: graph output '${name}' now produced directly (was '${old}')`;
+    return `${label}: graph output '${name}' now produced directly (was '${old}')`;
   },
 };

@@ -70,11 +70,12 @@ export const foldConstants: Pass<Node> = {
     const t = foldable(node, graph, ctx.opset);
     const out = node.output(0);
     if (!t || !out) return undefined;
+    const label = node.label;
     const tensor = new Tensor({ name: out.name, dtype: t.dtype, dims: t.dims, data: new Uint8Array(t.data), strings: t.strings });
     graph.removeNode(node);
     if (graph.values.get(out.name) !== out) return undefined;
     graph.setInitializer(out, tensor);
     const preview = tensor.size <= 8 && tensor.dtype !== 8 ? ` = [${tensor.toNumbers().join(', ')}]` : '';
-    return `${node.label} -> constant '${out.name}' ${tensor.dtypeName} [${tensor.dims.join(', ')}]${preview}`;
+    return `${label} -> constant '${out.name}' ${tensor.dtypeName} [${tensor.dims.join(', ')}]${preview}`;
   },
 };

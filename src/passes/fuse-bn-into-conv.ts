@@ -172,12 +172,13 @@ export const fuseBnIntoConv: Pass<Match> = {
     if (p.opType === 'Gemm') p.setFloat('beta', 1);
     const z = bn.outputs.find((o) => o !== null)!;
     const y = p.output(0)!;
+    const message = `${bn.label}${add ? ` (and bias ${add.label})` : ''} folded into ${p.label}`;
     const params = [...bn.inputs.slice(1), ...(add ? add.inputs : [])];
     graph.removeNode(bn);
     if (add) graph.removeNode(add);
     p.setOutput(0, z);
     graph.dropIfUnused(y);
     for (const v of [...params, bValue]) if (v && v.initializer && v.consumers.length === 0 && !graph.inputs.includes(v) && !graph.outputs.includes(v)) graph.removeInitializer(v);
-    return `${bn.label}${add ? ` (and bias ${add.label})` : ''} folded into ${p.label}`;
+    return message;
   },
 };

@@ -32,6 +32,7 @@ export const inlineConstantIf: Pass<Node> = {
     const branch = node.getGraph(cond ? 'then_branch' : 'else_branch');
     if (!branch || branch.outputs.length !== node.outputs.length) return undefined;
     const at = graph.nodes.indexOf(node);
+    const label = node.label;
 
     // Move values (renaming on clashes), initializers, then nodes.
     for (const v of [...branch.values.values()]) {
@@ -72,6 +73,6 @@ export const inlineConstantIf: Pass<Node> = {
         graph.nodes.splice(insertAt++, 0, id);
       }
     });
-    return `${node.label}: condition is ${cond}, ${moved.length} node(s) of '${branch.name}' inlined`;
+    return `${label}: condition is ${cond}, ${moved.length} node(s) of '${branch.name}' inlined`;
   },
 };

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadModel, saveModel } from '../../../src/onnx/io.js';
+import { Tensor } from '../../../src/ir/tensor.js';
+import { canonicalize } from '../../../src/passes/manager.js';
+import { input, int, newModel, output, randomInput } from '../../helpers/build.js';
+import { realModel } from '../../helpers/onnx.js';
+import { compareModels, ort } from '../../helpers/ort.js';
+import { realFeeds } from '../../helpers/real-inputs.js';
+
+function shapeSubgraph(batch: number | string) {
+  const { model, g } = newModel(13);
+  input(g, 'x', [batch, 4, 3]);
+  g.addInitializer(Tensor.fromInt64('zero', [], [0]));
+  g.addInitializer(Tensor.fromInt64('axes', [1], [0]));
+  g.addInitializer(Tensor.fromInt64('rest', [1], [-1]));
+  g.addNode({ opType: 'Shape', inputs: ['x'], outputs: ['s'] });
+  g.addNode({ opType: 'Gather', inputs: ['s', 'zero'], outputs: ['n'], attributes: [int('axis', 0)] });
+  g.addNode({ opType: 'Unsqueeze', inputs: ['n', 'axes'], outputs: ['n1'] });
+  g.addNode({ opType: 'Concat', inputs: ['n1', 'rest'], outputs: ['target'], attributes: [int('axis', 0)] });
+  g.addNode({ opType: 'Reshape', inputs: ['x', 'target'], outputs: ['y'] });
+  output(g, 'y');
+  return { model, g };
+}
+
+describe('fold-constants', () => {
+  it('leaves a shape subgraph over a symbolic batch dim', () => {
+    const { model, g } = shapeSubgraph('N');
+    canonicalize(model, { passes: ['fold-constants'] });
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']);
+    expect(g.outputs[0].shape).toEqual(['N', 12]);
+  });
+
+  it('folds a shape subgraph to a constant target once shapes are static', async () => {
+    const { model, g } = shapeSubgraph('N');
+    const before = saveModel(model);
+    const report = canonicalize(model, { passes: ['fold-constants', 'eliminate-dead-nodes'], inputShapes: { x: [2, 4, 3] } });
+    expect(report[0].changes).toEqual([
+      "Shape #0 -> constant 's' int64 [3] = [2, 4, 3]",
+      "Gather #0 -> constant 'n' int64 [] = [2]",
+      "Unsqueeze #0 -> constant 'n1' int64 [1] = [2]",
+      "Concat #0 -> constant 'target' int64 [2] = [2, -1]",
+    ]);
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Reshape']);
+    const errors = await compareModels(before, saveModel(model), { x: new ort.Tensor('float32', randomInput([2, 4, 3]), [2, 4, 3]) });
+    expect(errors.y).toBe(0);
+  });
+
+  it('folds the shape subgraphs of the PP-OCR recogniser for a fixed input size, keeping its output', async () => {
+    const bytes = new Uint8Array(readFileSync(realModel('ppocr_rec')));
+    const model = loadModel(bytes);
+    const report = canonicalize(model, { passes: ['upgrade-opset', 'constant-to-initializer', 'fold-constants', 'eliminate-dead-nodes'], inputShapes: { x: [1, 3, 48, 320] } });
+    const folded = report.find((r) => r.name === 'fold-constants')!.changes;
+    expect(folded.filter((c) => c.startsWith('Shape')).length).toBe(4);
+    expect([...model.graph.allNodes()].filter((n) => n.opType === 'Shape')).toHaveLength(0);
+    const errors = await compareModels(bytes, saveModel(model), realFeeds('ppocr_rec'));
+    for (const err of Object.values(errors)) expect(err).toBe(0);
+  });
+});
