@@ -36,7 +36,7 @@ export function decodeTensor(proto: TensorProto, options: DecodeTensorOptions = 
   const dtype = proto.dataType ?? 0;
   const dims = decodeDims(proto.dims, what, name);
   const count = sizeOf(dims);
-  const tensor = new Tensor({ name, dtype, dims, docString: proto.docString ?? undefined });
+  const tensor = new Tensor({ name, dtype, dims, data: new Uint8Array(0), docString: proto.docString ?? undefined });
   tensor.extras.unknown = unknownFieldsOf(proto);
   if (proto.segment) tensor.extras.segment = proto.segment;
 
