@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
-import { nodeTestCases, normalizedModel, REAL_MODELS, realModel } from '../../helpers/onnx.js';
+import { nodeTestCases, normalizedModel, REAL_MODELS, realModel, TESTDATA } from '../../helpers/onnx.js';
 
 describe('round trip: load -> save -> load', () => {
   it('is lossless on every node case of the ONNX backend test suite', () => {
@@ -23,6 +23,28 @@ describe('round trip: load -> save -> load', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('is lossless on the simple, pytorch-converted, pytorch-operator and real cases too', () => {
+    const failures: string[] = [];
+    let count = 0;
+    for (const set of ['simple', 'pytorch-converted', 'pytorch-operator', 'real']) {
+      const dir = join(TESTDATA, set);
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name, 'model.onnx');
+        if (!existsSync(path)) continue;
+        count++;
+        try {
+          const bytes = readFileSync(path);
+          const saved = saveModel(loadModel(bytes));
+          expect(normalizedModel(saved)).toEqual(normalizedModel(bytes));
+        } catch (err) {
+          failures.push(`${set}/${name}: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(count).toBeGreaterThan(100);
   });
 
   for (const name of REAL_MODELS) {
