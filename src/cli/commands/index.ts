@@ -1,0 +1,5 @@
+/** The command registry: add a command by adding its file here. */
+import type { Command } from '../command.js';
+import { inspect } from './inspect.js';
+
+export const COMMANDS: readonly Command[] = [inspect];
