@@ -10,3 +10,29 @@ export {
   type QuantizedDType,
 } from './ops/fully-connected.js';
 export { referenceFullyConnected, roundHalfEven } from './kernels/reference.js';
+
+// ONNX model I/O, graph IR, canonicalising passes.
+export { OnnxError, type OnnxErrorDetails } from './onnx/errors.js';
+export { loadModel, saveModel, serializeModel, type LoadOptions, type SaveOptions } from './onnx/io.js';
+export {
+  DataType,
+  dataTypeName,
+  dataTypeFromName,
+  byteLengthOf,
+  float16ToNumber,
+  numberToFloat16,
+  bfloat16ToNumber,
+  numberToBfloat16,
+} from './onnx/dtype.js';
+export { Model, type OpsetImport } from './ir/model.js';
+export { Graph, type AddNodeOptions } from './ir/graph.js';
+export { Node, type Attribute, type AttributeType, type AttributeValue } from './ir/node.js';
+export { Value, tensorType, formatShape, type Dim, type TensorType, type OpaqueType, type ValueType } from './ir/value.js';
+export { Tensor, sizeOf, type TensorInit, type ExternalDataInfo } from './ir/tensor.js';
+export { verifyModel, assertValid, type VerifyIssue } from './ir/verify.js';
+export { inferShapes, broadcastShapes, type InferShapesOptions, type InferShapesResult } from './ir/shape-inference.js';
+export { evaluateNode } from './ir/evaluate.js';
+export { summarizeModel, type ModelSummary, type ValueSummary } from './ir/summary.js';
+export { canonicalize, runPass, PASSES, PASS_NAMES } from './passes/manager.js';
+export type { Pass, PassContext, PassName, PassReport, CanonicalizeOptions } from './passes/pass.js';
+export type { FusedActivation } from './passes/tag-activations.js';
