@@ -79,6 +79,11 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // `octet inspect m.onnx | head`: a closed pipe ends the output, not the process with a stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
+import { encodeModelObject, valueInfo } from '../../helpers/proto.js';
 import { nodeTestCases, normalizedModel, REAL_MODELS, realModel, TESTDATA } from '../../helpers/onnx.js';
 
 describe('round trip: load -> save -> load', () => {
@@ -55,4 +56,30 @@ describe('round trip: load -> save -> load', () => {
       expect(Buffer.from(saveModel(loadModel(saved))).equals(Buffer.from(saved))).toBe(true);
     });
   }
+});
+
+describe('round trip: model-local functions and IR 10 fields', () => {
+  it('keeps functions intact and accepts nodes that call them', () => {
+    const bytes = encodeModelObject({
+      irVersion: 10,
+      opsetImport: [{ domain: '', version: 18 }, { domain: 'local', version: 1 }],
+      graph: { name: 'g', input: [valueInfo('x', [2])], output: [valueInfo('y', [2])], node: [{ opType: 'Twice', domain: 'local', name: 'call', input: ['x'], output: ['y'] }] },
+      functions: [{ name: 'Twice', domain: 'local', input: ['a'], output: ['b'], opsetImport: [{ domain: '', version: 18 }], node: [{ opType: 'Add', input: ['a', 'a'], output: ['b'] }], docString: 'b = a + a' }],
+      metadataProps: [{ key: 'author', value: 'octet tests' }],
+    });
+    const model = loadModel(bytes);
+    expect(model.functions.map((f) => f.name)).toEqual(['Twice']);
+    expect(model.metadata).toEqual([['author', 'octet tests']]);
+    const saved = saveModel(model);
+    expect(normalizedModel(saved)).toEqual(normalizedModel(bytes));
+  });
+
+  it('keeps fields the schema does not know (IR 10 metadata_props on nodes), byte for byte', () => {
+    const model = loadModel(realModel('silero_vad_op18_ifless'));
+    expect(model.irVersion).toBe(10);
+    const node = model.graph.nodes[0];
+    expect(node.extras.unknown?.length).toBeGreaterThan(0);
+    const again = loadModel(saveModel(model));
+    expect(again.graph.nodes[0].extras.unknown!.map((u) => Buffer.from(u).toString('hex'))).toEqual(node.extras.unknown!.map((u) => Buffer.from(u).toString('hex')));
+  });
 });
