@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
+import { canonicalize } from '../../../src/passes/manager.js';
 import { rng } from '../../helpers/random.js';
 import { realModel } from '../../helpers/onnx.js';
 
@@ -33,7 +34,7 @@ function mutate(src: Uint8Array, next: () => number): Uint8Array {
 }
 
 describe('fuzz smoke', () => {
-  it(`${MUTATIONS} mutations of a real model each end in an OnnxError or a valid model, quickly`, () => {
+  it(`${MUTATIONS} mutations of a real model each end in an OnnxError or a valid model (that canonicalizes), quickly`, () => {
     // The BlazeFace model: small (440 KB), with initializers, so mutations hit tensors as well as the graph.
     const original = readFileSync(realModel('blazeface_front'));
     const next = rng(20240611);
@@ -46,8 +47,9 @@ describe('fuzz smoke', () => {
       const t0 = performance.now();
       try {
         const model = loadModel(bytes);
-        // A model that loads must also save and load again.
+        // A model that loads must also save and load again, and canonicalize or fail with an OnnxError.
         loadModel(saveModel(model));
+        canonicalize(model);
         accepted++;
       } catch (err) {
         if (!(err instanceof OnnxError)) throw new Error(`mutation ${i}: ${(err as Error).stack}`);
