@@ -13,7 +13,7 @@ import type { Graph } from './graph.js';
 import type { Model } from './model.js';
 import type { Node } from './node.js';
 import { sizeOf, Tensor } from './tensor.js';
-import { formatShape, tensorType, type Dim, type TensorType, type Value } from './value.js';
+import { formatShape, tensorType, type Dim, type TensorType, type Value, type ValueType } from './value.js';
 
 export interface InferShapesOptions {
   /** Concrete (or symbolic) shapes for graph inputs, replacing the declared ones. */
@@ -121,9 +121,32 @@ export function broadcastShapes(shapes: readonly (readonly Dim[])[]): Dim[] | un
   return out;
 }
 
+/**
+ * Types this module set, and what the value had before: a later call starts again from the declared types,
+ * so inferring for one input size and then another does not see its own earlier results as declarations.
+ */
+const inferred = new WeakMap<Value, { set: ValueType | undefined; before: ValueType | undefined }>();
+
+function setInferred(v: Value, type: ValueType | undefined): void {
+  const prior = inferred.get(v);
+  const before = prior && prior.set === v.type ? prior.before : v.type;
+  v.type = type;
+  inferred.set(v, { set: type, before });
+}
+
+function restoreDeclared(g: Graph): void {
+  for (const v of g.values.values()) {
+    const record = inferred.get(v);
+    if (record && record.set === v.type) v.type = record.before;
+    inferred.delete(v);
+  }
+  for (const n of g.nodes) for (const s of n.subgraphs()) restoreDeclared(s);
+}
+
 /** Infers types for every node output of the model's graph (and subgraphs). */
 export function inferShapes(model: Model, options: InferShapesOptions = {}): InferShapesResult {
   const opset = model.opsetVersion('') ?? 13;
+  restoreDeclared(model.graph);
   const state = new Inference(opset, options.strict !== false);
   if (options.inputShapes) {
     for (const [name, shape] of Object.entries(options.inputShapes)) {
@@ -137,7 +160,7 @@ export function inferShapes(model: Model, options: InferShapesOptions = {}): Inf
       declared?.forEach((d, i) => {
         if (isNum(d) && isNum(shape[i]) && d !== shape[i]) throw new RangeError(`Shape ${formatShape(shape)} for input '${name}' contradicts the declared ${formatShape(declared)} at axis ${i}`);
       });
-      v.type = tensorType(elem, shape);
+      setInferred(v, tensorType(elem, shape));
     }
   }
   state.graph(model.graph);
@@ -179,13 +202,13 @@ class Inference {
   private assign(node: Node, v: Value, t: TensorType): void {
     const declared = v.tensorType;
     if (!declared || !declared.shape) {
-      v.type = declared && t.shape === undefined ? declared : tensorType(declared?.elemType || t.elemType, t.shape);
+      setInferred(v, declared && t.shape === undefined ? declared : tensorType(declared?.elemType || t.elemType, t.shape));
       return;
     }
     if (!t.shape) return;
     if (declared.shape.length !== t.shape.length) {
       if (this.strict) throw new OnnxError(`Node ${node.label}: output '${v.name}' is declared ${formatShape(declared.shape)} but inferred ${formatShape(t.shape)}`, { node: node.id, tensor: v.name });
-      v.type = tensorType(declared.elemType, t.shape);
+      setInferred(v, tensorType(declared.elemType, t.shape));
       return;
     }
     const merged = declared.shape.map((d, i) => {
@@ -195,7 +218,7 @@ class Inference {
       }
       return isNum(x) ? x : isNum(d) ? d : x ?? d;
     });
-    v.type = tensorType(declared.elemType || t.elemType, merged);
+    setInferred(v, tensorType(declared.elemType || t.elemType, merged));
   }
 
   private ifTypes(node: Node): (TensorType | undefined)[] | undefined {
@@ -797,5 +820,3 @@ export function shapeTable(g: Graph): Record<string, string> {
   for (const v of g.values.values()) if (v.tensorType) out[v.name] = formatShape(v.tensorType.shape);
   return out;
 }
-
-export { sizeOf };

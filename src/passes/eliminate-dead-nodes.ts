@@ -16,12 +16,10 @@ export const eliminateDeadNodes: Pass<Graph> = {
     return !graph.parentNode && (deadNode || deadInit) ? [graph] : [];
   },
   rewrite(graph) {
-    const nodes = graph.nodes.length;
     const inits = graph.initializers.length;
     const removed = graph.removeDeadNodes();
     const initRemoved = inits - graph.initializers.length;
     if (removed === 0 && initRemoved === 0) return undefined;
-    void nodes;
     return `${removed} node(s) and ${initRemoved} initializer(s) removed`;
   },
 };

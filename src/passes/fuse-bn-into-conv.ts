@@ -143,7 +143,7 @@ export const fuseBnIntoConv: Pass<Match> = {
     if (bias) {
       const raw = bias.asFloat32();
       const scale = p.opType === 'Gemm' ? Math.fround(p.getFloat('beta', 1)) : 1;
-      if (p.opType === 'Gemm' && !(bias.size === 1 || bias.size === channels) ) return undefined;
+      if (p.opType === 'Gemm' && !(bias.size === 1 || bias.size === channels)) return undefined;
       if (p.opType === 'Gemm' && bias.rank === 2 && bias.dims[0] !== 1) return undefined;
       bv = Float64Array.from({ length: channels }, (_, c) => scale * raw[bias.size === 1 ? 0 : c]);
     }

@@ -41,7 +41,7 @@ export const upgradeOpset: Pass<Node> = {
   },
   rewrite(node, graph, ctx) {
     const from = ctx.model.opsetVersion('') ?? 0;
-    return rewriteNode(node, graph, from, ctx);
+    return rewriteNode(node, graph, from);
   },
   finish(ctx, changed) {
     const from = ctx.model.opsetVersion('') ?? 0;
@@ -84,7 +84,7 @@ function base(node: Node, what: string): string {
   return `${node.name || node.output(0)?.name || node.opType}_${what}`;
 }
 
-function rewriteNode(node: Node, graph: Graph, from: number, ctx: PassContext): string | undefined {
+function rewriteNode(node: Node, graph: Graph, from: number): string | undefined {
   if (REMOVED.has(node.opType)) {
     throw new OnnxError(`Node ${node.label}: operator ${node.opType} was removed before opset 13 and cannot be upgraded`, { node: node.id });
   }
@@ -189,7 +189,6 @@ function rewriteNode(node: Node, graph: Graph, from: number, ctx: PassContext): 
       node.opType = 'ScatterElements';
       return `${node.label}: Scatter -> ScatterElements`;
     default:
-      void ctx;
       return undefined;
   }
 }

@@ -110,6 +110,15 @@ describe('inferShapes', () => {
     expect(untyped.map((v) => v!.name)).toEqual([]);
   });
 
+  it('can be run again for another input size without tripping over its own earlier results', () => {
+    const model = loadModel(realModel('ppocr_det'));
+    inferShapes(model, { inputShapes: { x: [1, 3, 640, 480] } });
+    inferShapes(model, { inputShapes: { x: [1, 3, 320, 320] } });
+    expect(model.graph.outputs[0].shape).toEqual([1, 1, 320, 320]);
+    inferShapes(model);
+    expect(model.graph.inputs[0].shape).toEqual(['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2']);
+  });
+
   it('types every value of PP-OCR rec and cls statically for a concrete input', () => {
     for (const [name, shape] of [['ppocr_rec', [1, 3, 48, 320]], ['ppocr_cls', [1, 3, 48, 192]]] as const) {
       const model = loadModel(realModel(name));
@@ -135,5 +144,31 @@ describe('inferShapes', () => {
     inferShapes(m);
     expect(g.values.get('c')!.shape).toEqual(['N', 8, 16, 16]);
     expect(g.values.get('y')!.shape).toEqual(['N', 2048]);
+  });
+});
+
+describe('inferShapes on the real models', () => {
+  it('agrees with the output shapes onnxruntime computes, given the real input shapes', async () => {
+    const { realFeeds } = await import('../../helpers/real-inputs.js');
+    const { runOrt } = await import('../../helpers/ort.js');
+    const { REAL_MODELS } = await import('../../helpers/onnx.js');
+    const { readFileSync } = await import('node:fs');
+    for (const name of REAL_MODELS) {
+      const bytes = new Uint8Array(readFileSync(realModel(name)));
+      const feeds = realFeeds(name);
+      const model = loadModel(bytes);
+      // Declared symbolic shapes, then concrete ones from the real inputs.
+      inferShapes(model);
+      const shapes = Object.fromEntries(model.graph.inputs.map((v) => [v.name, [...feeds[v.name].dims]]));
+      inferShapes(model, { inputShapes: shapes });
+      const actual = await runOrt(bytes, feeds);
+      for (const out of model.graph.outputs) {
+        const inferred = out.shape;
+        expect(inferred, `${name}:${out.name}`).toBeDefined();
+        inferred!.forEach((d, i) => {
+          if (d !== null) expect(d, `${name}:${out.name}[${i}]`).toBe(actual[out.name].dims[i]);
+        });
+      }
+    }
   });
 });

@@ -1,0 +1,303 @@
+/**
+ * A streaming histogram with a fixed number of bins, and HistogramObserver, the base of the entropy,
+ * percentile and MSE observers.
+ *
+ * Memory is two Float64Arrays of `bins` counts, whatever the number of values observed. The first batch sets
+ * the range; a batch that falls outside it widens the range by an integer factor k on the same grid (new
+ * bin width = k · old width, new left edge on an old edge), so every old bin lies inside exactly one new bin
+ * and the counts move over without any interpolation: streaming batches gives the histogram a single pass
+ * over all the data would give on that final grid. The price: after a widening, the data may occupy as few
+ * as about half of the bins. Merging two histograms with unrelated grids (two workers) does need to split
+ * counts, proportionally to the overlap (values assumed uniform inside a bin).
+ *
+ * Mode 'abs' bins |x| over [0, max|x|] (symmetric thresholds, TensorRT-style); mode 'signed' bins x over
+ * [min, max].
+ */
+import { invalidParameterError } from '../errors.js';
+import { expectFloat32Array, expectSameKind, type CalibrationRange, type Observer } from './observer.js';
+
+export type HistogramMode = 'signed' | 'abs';
+
+export const DEFAULT_BINS = 2048;
+export const MAX_BINS = 1 << 20;
+
+/** A read-only view of a histogram: counts[j] values in [lo + j·w, lo + (j+1)·w), w = (hi − lo) / bins. */
+export interface HistogramSnapshot {
+  mode: HistogramMode;
+  counts: Float64Array;
+  lo: number;
+  hi: number;
+  /** Sum of the counts. */
+  total: number;
+}
+
+export class Histogram {
+  readonly mode: HistogramMode;
+  readonly bins: number;
+  counts: Float64Array;
+  #scratch: Float64Array;
+  #batch: Uint32Array | undefined;
+  /** Edges; lo === hi means all the mass is the point lo (held in counts[0]). */
+  lo = 0;
+  hi = 0;
+  total = 0;
+
+  constructor(bins: number, mode: HistogramMode) {
+    this.bins = bins;
+    this.mode = mode;
+    this.counts = new Float64Array(bins);
+    this.#scratch = new Float64Array(bins);
+  }
+
+  get width(): number {
+    return (this.hi - this.lo) / this.bins;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.lo = this.hi = this.total = 0;
+  }
+
+  /** The bin of value v (in the mode's domain) on the current grid. */
+  binOf(v: number): number {
+    if (this.hi === this.lo) return 0;
+    const j = Math.floor(((v - this.lo) / (this.hi - this.lo)) * this.bins);
+    return j < 0 ? 0 : j >= this.bins ? this.bins - 1 : j;
+  }
+
+  /** Makes the grid cover [lo, hi] (in the mode's domain), moving the counts onto the new grid. */
+  cover(lo: number, hi: number): void {
+    const B = this.bins;
+    if (this.total === 0) {
+      this.lo = lo;
+      this.hi = hi;
+      return;
+    }
+    if (lo >= this.lo && hi <= this.hi) return;
+    const L = Math.min(lo, this.lo);
+    const H = Math.max(hi, this.hi);
+    if (this.hi === this.lo) {
+      // A point mass: start the grid on the wider range and drop the mass into its bin.
+      const mass = this.counts[0];
+      this.counts[0] = 0;
+      const point = this.lo;
+      this.lo = L;
+      this.hi = H;
+      this.counts[this.binOf(point)] = mass;
+      return;
+    }
+    const w = this.width;
+    // Extend by m old bins on the left and merge k old bins into one new bin.
+    const m = Math.max(0, Math.ceil((this.lo - L) / w - 1e-9));
+    let k = Math.max(1, Math.ceil((m + (H - this.lo) / w) / B - 1e-9));
+    while (this.lo - m * w + B * k * w < H) k++;
+    const next = this.#scratch.fill(0);
+    const old = this.counts;
+    for (let j = 0; j < B; j++) {
+      const c = old[j];
+      if (c !== 0) next[Math.floor((j + m) / k)] += c;
+    }
+    this.counts = next;
+    this.#scratch = old;
+    this.lo = this.lo - m * w;
+    this.hi = this.lo + B * k * w;
+    if (this.mode === 'abs') this.lo = 0; // m is 0 in abs mode; keep the edge exact
+  }
+
+  /** Adds the finite values of x (|x| in abs mode). The grid must already cover them (see cover()). */
+  addValues(x: Float32Array): void {
+    const B = this.bins;
+    let added = 0;
+    if (this.hi === this.lo) {
+      for (let i = 0; i < x.length; i++) if (x[i] - x[i] === 0) added++;
+      this.counts[0] += added;
+      this.total += added;
+      return;
+    }
+    // Integer counts for the batch (faster increments), folded into the float64 totals at the end.
+    const batch = (this.#batch ??= new Uint32Array(B));
+    const lo = this.lo;
+    const inv = B / (this.hi - this.lo);
+    const last = B - 1;
+    if (this.mode === 'abs') {
+      for (let i = 0; i < x.length; i++) {
+        const v = Math.abs(x[i]);
+        if (v - v !== 0) continue;
+        const j = (v * inv) | 0;
+        batch[j > last ? last : j]++;
+      }
+    } else {
+      for (let i = 0; i < x.length; i++) {
+        const v = x[i];
+        if (v - v !== 0) continue;
+        const j = ((v - lo) * inv) | 0;
+        batch[j > last ? last : j < 0 ? 0 : j]++;
+      }
+    }
+    const counts = this.counts;
+    for (let j = 0; j < B; j++) {
+      added += batch[j];
+      counts[j] += batch[j];
+    }
+    batch.fill(0);
+    this.total += added;
+  }
+
+  /** Adds another histogram's counts, splitting each source bin over the bins it overlaps. */
+  addHistogram(other: HistogramSnapshot): void {
+    if (other.total === 0) return;
+    this.cover(other.lo, other.hi);
+    const src = other.counts;
+    const n = src.length;
+    if (other.hi === other.lo) {
+      let mass = 0;
+      for (let j = 0; j < n; j++) mass += src[j];
+      this.counts[this.binOf(other.lo)] += mass;
+      this.total += mass;
+      return;
+    }
+    const sw = (other.hi - other.lo) / n;
+    const dw = this.width;
+    const counts = this.counts;
+    for (let j = 0; j < n; j++) {
+      const c = src[j];
+      if (c === 0) continue;
+      const a = other.lo + j * sw;
+      const b = a + sw;
+      if (dw === 0) {
+        counts[0] += c;
+        continue;
+      }
+      let d = this.binOf(a);
+      const dEnd = this.binOf(b - sw * 1e-9);
+      if (d === dEnd) {
+        counts[d] += c;
+        continue;
+      }
+      for (; d <= dEnd; d++) {
+        const lo = Math.max(a, this.lo + d * dw);
+        const hi = Math.min(b, this.lo + (d + 1) * dw);
+        if (hi > lo) counts[d] += (c * (hi - lo)) / sw;
+      }
+    }
+    this.total += other.total;
+  }
+
+  snapshot(): HistogramSnapshot {
+    return { mode: this.mode, counts: Float64Array.from(this.counts), lo: this.lo, hi: this.hi, total: this.total };
+  }
+}
+
+export interface HistogramObserverOptions {
+  /** Number of bins; default 2048 (the entropy search needs many more bins than quantization levels). */
+  bins?: number;
+  /** 'signed' (default) bins x over [min, max]; 'abs' bins |x| over [0, max|x|]. */
+  mode?: HistogramMode;
+}
+
+export function expectBins(name: string, value: unknown, min = 1): number {
+  if (value === undefined) return DEFAULT_BINS;
+  if (typeof value !== 'number') throw invalidParameterError(name, `integer between ${min} and ${MAX_BINS}`, value);
+  if (!Number.isInteger(value) || value < min || value > MAX_BINS) throw invalidParameterError(name, `integer between ${min} and ${MAX_BINS}`, value, true);
+  return value;
+}
+
+/**
+ * Streams values into a fixed-size histogram and tracks the exact min and max. Its own range() is the exact
+ * [min, max]; subclasses choose a clipped range from the histogram.
+ */
+export class HistogramObserver implements Observer {
+  readonly method: Observer['method'] = 'histogram';
+  readonly bins: number;
+  readonly mode: HistogramMode;
+  protected readonly hist: Histogram;
+  #count = 0;
+  #nonFinite = 0;
+  #min = Number.POSITIVE_INFINITY;
+  #max = Number.NEGATIVE_INFINITY;
+
+  constructor(bins: number = DEFAULT_BINS, mode: HistogramMode = 'signed') {
+    this.bins = bins;
+    this.mode = mode;
+    this.hist = new Histogram(bins, mode);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  get nonFinite(): number {
+    return this.#nonFinite;
+  }
+
+  /** Exact smallest finite value observed (+Infinity before any). */
+  get min(): number {
+    return this.#min;
+  }
+
+  /** Exact largest finite value observed (−Infinity before any). */
+  get max(): number {
+    return this.#max;
+  }
+
+  observe(x: Float32Array): void {
+    expectFloat32Array('x', x);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    let bad = 0;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (v - v !== 0) {
+        bad++;
+        continue;
+      }
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    this.#nonFinite += bad;
+    if (bad === x.length) return;
+    this.#count += x.length - bad;
+    if (lo < this.#min) this.#min = lo;
+    if (hi > this.#max) this.#max = hi;
+    if (this.mode === 'abs') this.hist.cover(0, Math.max(-lo, hi));
+    else this.hist.cover(lo, hi);
+    this.hist.addValues(x);
+  }
+
+  /** The histogram as it stands (a copy). */
+  histogram(): HistogramSnapshot {
+    return this.hist.snapshot();
+  }
+
+  /** The exact [min, max] of what was observed; subclasses override with a clipped range. */
+  range(): CalibrationRange {
+    if (this.#count === 0) return { min: 0, max: 0 };
+    return { min: this.#min, max: this.#max };
+  }
+
+  reset(): void {
+    this.hist.reset();
+    this.#count = 0;
+    this.#nonFinite = 0;
+    this.#min = Number.POSITIVE_INFINITY;
+    this.#max = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Adds another observer's histogram (same class, mode and bin count); the grids need not match. */
+  merge(other: Observer): void {
+    const o = expectSameKind(other, this.constructor as typeof HistogramObserver, this.constructor.name);
+    if (o.mode !== this.mode || o.bins !== this.bins) {
+      throw new TypeError(`merge() needs observers with the same mode and bins (${this.mode}/${this.bins} vs ${o.mode}/${o.bins})`);
+    }
+    this.hist.addHistogram(o.hist.snapshot());
+    this.#count += o.#count;
+    this.#nonFinite += o.#nonFinite;
+    this.#min = Math.min(this.#min, o.#min);
+    this.#max = Math.max(this.#max, o.#max);
+  }
+
+  /** Clamps a chosen [lo, hi] to what was actually observed: clipping beyond the data never helps. */
+  protected clampToData(lo: number, hi: number): CalibrationRange {
+    return { min: Math.max(lo, this.#min), max: Math.min(hi, this.#max) };
+  }
+}

@@ -1,0 +1,20 @@
+/** Quantization primitives: granularity, qparams, specs, affine quantize/dequantize, bias, metrics. */
+export { perAxis, perTensor, resolveAxis, type Granularity, type PerAxis, type PerTensor } from './granularity.js';
+export {
+  chooseQParams,
+  chooseQParamsPerAxis,
+  computeQParams,
+  MIN_SCALE,
+  qRange,
+  QUANT_DTYPES,
+  symmetricZeroPoint,
+  type AffineQParams,
+  type ChooseQParamsOptions,
+  type PerAxisQParams,
+  type QRange,
+  type QRangeOptions,
+  type QuantDType,
+} from './qparams.js';
+export { QuantSpec, type QuantSpecOptions } from './spec.js';
+export { dequantizeAffine, quantizeAffine, quantizeBias, type AffineOptions, type QuantizedArray, type QuantizedBias } from './affine.js';
+export { maxAbsError, mse, sqnr } from './metrics.js';
