@@ -74,6 +74,16 @@ export class Graph {
     return v;
   }
 
+  /** The value named `name` defined in this graph (not an enclosing one), creating it when absent. */
+  localValue(name: string, type?: ValueType): Value {
+    let v = this.values.get(name);
+    if (!v) {
+      v = new Value(this, name, type);
+      this.values.set(name, v);
+    } else if (type && !v.type) v.type = type;
+    return v;
+  }
+
   /** A name not used by any value or node in the whole model: `prefix`, `prefix_1`, ... */
   uniqueName(prefix: string): string {
     const root = this.root;
@@ -102,7 +112,7 @@ export class Graph {
   // ---- mutation ----
 
   addInput(name: string, type?: ValueType): Value {
-    const v = this.value(name, type);
+    const v = this.localValue(name, type);
     this.inputs.push(v);
     return v;
   }
@@ -147,7 +157,7 @@ export class Graph {
         node.setOutput(i, null);
         return;
       }
-      const v = typeof output === 'string' ? this.value(output) : output;
+      const v = typeof output === 'string' ? this.localValue(output) : output;
       if (v.producer) throw new OnnxError(`Value '${v.name}' is already produced by node ${v.producer.label}`, { tensor: v.name, node: v.producer.id });
       node.setOutput(i, v);
     });

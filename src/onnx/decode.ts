@@ -90,7 +90,7 @@ class GraphDecoder implements AttributeCodec {
       const name = vi.name ?? '';
       if (name === '') throw new OnnxError(`An input of the ${where} has no name`);
       if (g.values.has(name)) throw new OnnxError(`Duplicate graph input '${name}' in the ${where}`, { tensor: name });
-      const v = g.value(name);
+      const v = g.localValue(name);
       this.applyValueInfo(v, vi, where);
       g.inputs.push(v);
     }
@@ -99,7 +99,7 @@ class GraphDecoder implements AttributeCodec {
       if (name === '') throw new OnnxError(`An initializer of the ${where} has no name`);
       let v = g.values.get(name);
       if (v?.initializer) throw new OnnxError(`Duplicate initializer '${name}' in the ${where}`, { tensor: name });
-      v ??= g.value(name);
+      v ??= g.localValue(name);
       v.initializer = decodeTensor(tp, { external: this.external, what: 'Initializer' });
       g.initializers.push(v);
     }
@@ -123,7 +123,7 @@ class GraphDecoder implements AttributeCodec {
         if (existing && (existing.initializer || g.inputs.includes(existing))) {
           throw new OnnxError(`Node ${node.label} produces '${out}', which is already a graph input or initializer`, { node: node.id, tensor: out });
         }
-        const v = existing ?? g.value(out);
+        const v = existing ?? g.localValue(out);
         v.producer = node;
         node.outputs.push(v);
       }

@@ -106,3 +106,43 @@ describe('verifyModel', () => {
     ]);
   });
 });
+
+describe('subgraph scopes', () => {
+  it('keeps a subgraph value that shadows an outer one separate, and warns about it', async () => {
+    const { encodeModelObject, valueInfo } = await import('../../helpers/proto.js');
+    const { normalizedModel } = await import('../../helpers/onnx.js');
+    const body = {
+      name: 'body',
+      input: [valueInfo('iter', [], 7), valueInfo('cond_in', [], 9), valueInfo('x', [2])],
+      output: [valueInfo('cond_out', [], 9), valueInfo('x_out', [2])],
+      node: [
+        { opType: 'Identity', input: ['cond_in'], output: ['cond_out'] },
+        { opType: 'Add', name: 'inner_add', input: ['x', 'k'], output: ['x_out'] },
+      ],
+    };
+    const bytes = encodeModelObject({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'g',
+        input: [valueInfo('x', [2]), valueInfo('n', [], 7), valueInfo('c', [], 9)],
+        output: [valueInfo('y', [2])],
+        initializer: [{ name: 'k', dataType: 1, dims: [2], floatData: [1, 2] }],
+        node: [{ opType: 'Loop', name: 'loop', input: ['n', 'c', 'x'], output: ['y'], attribute: [{ name: 'body', type: 5, g: body }] }],
+      },
+    });
+    const model = loadModel(bytes);
+    const outerX = model.graph.values.get('x')!;
+    const loop = model.graph.nodes[0];
+    const sub = loop.getGraph('body')!;
+    const innerX = sub.values.get('x')!;
+    expect(innerX).not.toBe(outerX);
+    expect(innerX.graph).toBe(sub);
+    expect(outerX.consumers).toEqual([loop]);
+    // k is read from the outer graph.
+    expect(sub.nodes[1].input(1)).toBe(model.graph.values.get('k'));
+    expect(model.graph.implicitInputs(loop).map((v) => v.name)).toEqual(['k']);
+    expect(verifyModel(model)).toEqual([{ severity: 'warning', message: "Value 'x' in subgraph 'body' of node Loop 'loop' shadows a value of an enclosing graph", tensor: 'x' }]);
+    expect(normalizedModel(saveModel(model))).toEqual(normalizedModel(bytes));
+  });
+});
