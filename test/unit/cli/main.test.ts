@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { CliIO } from '../../../src/cli/command.js';
 import { main } from '../../../src/cli/main.js';
-import { realModel } from '../../helpers/onnx.js';
+import { realModel } from '../onnx/helpers/onnx.js';
 
 function capture(color = false): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

@@ -7,7 +7,7 @@ import { tensorType } from '../../../src/ir/value.js';
 import { verifyModel } from '../../../src/ir/verify.js';
 import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
-import { realModel } from '../../helpers/onnx.js';
+import { realModel } from '../onnx/helpers/onnx.js';
 
 function chain(): { g: Graph; model: Model } {
   const g = new Graph('g');
@@ -109,8 +109,8 @@ describe('verifyModel', () => {
 
 describe('subgraph scopes', () => {
   it('keeps a subgraph value that shadows an outer one separate, and warns about it', async () => {
-    const { encodeModelObject, valueInfo } = await import('../../helpers/proto.js');
-    const { normalizedModel } = await import('../../helpers/onnx.js');
+    const { encodeModelObject, valueInfo } = await import('../onnx/helpers/proto.js');
+    const { normalizedModel } = await import('../onnx/helpers/onnx.js');
     const body = {
       name: 'body',
       input: [valueInfo('iter', [], 7), valueInfo('cond_in', [], 9), valueInfo('x', [2])],

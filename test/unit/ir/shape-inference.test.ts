@@ -12,7 +12,7 @@ import { Model } from '../../../src/ir/model.js';
 import { tensorType } from '../../../src/ir/value.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { OnnxError } from '../../../src/onnx/errors.js';
-import { nodeTestCases, realModel } from '../../helpers/onnx.js';
+import { nodeTestCases, realModel } from '../onnx/helpers/onnx.js';
 
 /** Operators the runtime will support: inference must type every output of these. */
 const SUPPORTED = new Set(
@@ -149,9 +149,9 @@ describe('inferShapes', () => {
 
 describe('inferShapes on the real models', () => {
   it('agrees with the output shapes onnxruntime computes, given the real input shapes', async () => {
-    const { realFeeds } = await import('../../helpers/real-inputs.js');
-    const { runOrt } = await import('../../helpers/ort.js');
-    const { REAL_MODELS } = await import('../../helpers/onnx.js');
+    const { realFeeds } = await import('../onnx/helpers/real-inputs.js');
+    const { runOrt } = await import('../onnx/helpers/ort.js');
+    const { REAL_MODELS } = await import('../onnx/helpers/onnx.js');
     const { readFileSync } = await import('node:fs');
     for (const name of REAL_MODELS) {
       const bytes = new Uint8Array(readFileSync(realModel(name)));

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { OctetError } from '../../../src/errors.js';
 import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel } from '../../../src/onnx/io.js';
-import { realModel } from '../../helpers/onnx.js';
-import { graphModel, encodeModelObject, BASE, valueInfo as vi } from '../../helpers/proto.js';
+import { realModel } from './helpers/onnx.js';
+import { graphModel, encodeModelObject, BASE, valueInfo as vi } from './helpers/proto.js';
 
 function failure(fn: () => unknown): OnnxError {
   try {

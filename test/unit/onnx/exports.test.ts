@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import * as octet from '../../../src/index.js';
-import { realModel } from '../../helpers/onnx.js';
+import { realModel } from './helpers/onnx.js';
 
 describe('public API', () => {
   it('exports the model I/O, IR and passes', () => {

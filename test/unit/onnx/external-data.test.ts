@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
-import { realModel } from '../../helpers/onnx.js';
-import { graphModel, valueInfo as vi } from '../../helpers/proto.js';
+import { realModel } from './helpers/onnx.js';
+import { graphModel, valueInfo as vi } from './helpers/proto.js';
 
 const root = mkdtempSync(join(tmpdir(), 'octet-ext-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
 import { canonicalize } from '../../../src/passes/manager.js';
 import { rng } from '../../helpers/random.js';
-import { realModel } from '../../helpers/onnx.js';
+import { realModel } from './helpers/onnx.js';
 
 const MUTATIONS = 300;
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
-import { encodeModelObject, valueInfo } from '../../helpers/proto.js';
-import { nodeTestCases, normalizedModel, REAL_MODELS, realModel, TESTDATA } from '../../helpers/onnx.js';
+import { encodeModelObject, valueInfo } from './helpers/proto.js';
+import { nodeTestCases, normalizedModel, REAL_MODELS, realModel, TESTDATA } from './helpers/onnx.js';
 
 describe('round trip: load -> save -> load', () => {
   it('is lossless on every node case of the ONNX backend test suite', () => {

@@ -9,7 +9,7 @@ import { OnnxError } from '../../../src/onnx/errors.js';
 import { loadModel } from '../../../src/onnx/io.js';
 import { decodeTensorProto, encodeTensorProto, onnx } from '../../../src/onnx/proto.js';
 import { decodeTensor, encodeTensor } from '../../../src/onnx/tensor-proto.js';
-import { nodeTestCases } from '../../helpers/onnx.js';
+import { nodeTestCases } from './helpers/onnx.js';
 
 const tensorBytes = (o: object): Uint8Array => onnx.TensorProto.encode(onnx.TensorProto.fromObject(o)).finish();
 

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
 import { canonicalize } from '../../../src/passes/manager.js';
-import { REAL_MODELS, realModel } from '../../helpers/onnx.js';
-import { compareModels } from '../../helpers/ort.js';
-import { realFeeds } from '../../helpers/real-inputs.js';
+import { REAL_MODELS, realModel } from '../onnx/helpers/onnx.js';
+import { compareModels } from '../onnx/helpers/ort.js';
+import { realFeeds } from '../onnx/helpers/real-inputs.js';
 
 describe('canonicalize: invalid arguments', () => {
   const model = () => loadModel(realModel('ppocr_cls'));

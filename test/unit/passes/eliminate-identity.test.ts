@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { saveModel } from '../../../src/onnx/io.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { canonicalize } from '../../../src/passes/manager.js';
-import { input, newModel, output, randomInput } from '../../helpers/build.js';
-import { compareModels, ort } from '../../helpers/ort.js';
+import { input, newModel, output, randomInput } from '../onnx/helpers/build.js';
+import { compareModels, ort } from '../onnx/helpers/ort.js';
 
 describe('eliminate-identity', () => {
   it('keeps a Dropout whose mask is used, and one in training mode', () => {

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { canonicalize } from '../../../src/passes/manager.js';
-import { input, int, newModel, output, randomInput } from '../../helpers/build.js';
-import { realModel } from '../../helpers/onnx.js';
-import { compareModels, ort } from '../../helpers/ort.js';
-import { realFeeds } from '../../helpers/real-inputs.js';
+import { input, int, newModel, output, randomInput } from '../onnx/helpers/build.js';
+import { realModel } from '../onnx/helpers/onnx.js';
+import { compareModels, ort } from '../onnx/helpers/ort.js';
+import { realFeeds } from '../onnx/helpers/real-inputs.js';
 
 function shapeSubgraph(batch: number | string) {
   const { model, g } = newModel(13);

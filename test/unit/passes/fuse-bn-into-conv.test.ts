@@ -6,10 +6,10 @@ import { saveModel, loadModel } from '../../../src/onnx/io.js';
 import type { Graph } from '../../../src/ir/graph.js';
 import { canonicalize, runPass } from '../../../src/passes/manager.js';
 import { fuseBnIntoConv } from '../../../src/passes/fuse-bn-into-conv.js';
-import { float, input, int, ints, newModel, output, randomInput, randomTensor } from '../../helpers/build.js';
-import { realModel } from '../../helpers/onnx.js';
-import { compareModels, ort, scaledError } from '../../helpers/ort.js';
-import { realFeeds } from '../../helpers/real-inputs.js';
+import { float, input, int, ints, newModel, output, randomInput, randomTensor } from '../onnx/helpers/build.js';
+import { realModel } from '../onnx/helpers/onnx.js';
+import { compareModels, ort, scaledError } from '../onnx/helpers/ort.js';
+import { realFeeds } from '../onnx/helpers/real-inputs.js';
 
 function bn(g: Graph, x: string, y: string, channels: number, seed: number): void {
   g.addInitializer(randomTensor(`${y}_gamma`, [channels], seed, 0.5, 1.5));

@@ -7,10 +7,10 @@ import { Tensor } from '../../../src/ir/tensor.js';
 import { tensorType } from '../../../src/ir/value.js';
 import { loadModel, saveModel } from '../../../src/onnx/io.js';
 import { canonicalize } from '../../../src/passes/manager.js';
-import { input, newModel, output, randomInput } from '../../helpers/build.js';
-import { realModel } from '../../helpers/onnx.js';
-import { compareModels, ort } from '../../helpers/ort.js';
-import { realFeeds } from '../../helpers/real-inputs.js';
+import { input, newModel, output, randomInput } from '../onnx/helpers/build.js';
+import { realModel } from '../onnx/helpers/onnx.js';
+import { compareModels, ort } from '../onnx/helpers/ort.js';
+import { realFeeds } from '../onnx/helpers/real-inputs.js';
 
 function branch(name: string, op: string, outerInput: string): Graph {
   const b = new Graph(name);

@@ -7,8 +7,8 @@ import { Tensor } from '../../../src/ir/tensor.js';
 import { canonicalize, runPass } from '../../../src/passes/manager.js';
 import { tagActivations } from '../../../src/passes/tag-activations.js';
 import type { FusedActivation } from '../../../src/passes/tag-activations.js';
-import { float, input, newModel, output, randomTensor } from '../../helpers/build.js';
-import { realModel } from '../../helpers/onnx.js';
+import { float, input, newModel, output, randomTensor } from '../onnx/helpers/build.js';
+import { realModel } from '../onnx/helpers/onnx.js';
 
 describe('tag-activations', () => {
   it('does not tag when the Conv output has another use', () => {

@@ -6,10 +6,10 @@ import { OnnxError } from '../../../src/onnx/errors.js';
 import { saveModel, loadModel } from '../../../src/onnx/io.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { canonicalize } from '../../../src/passes/manager.js';
-import { float, input, int, ints, newModel, output, randomInput, str } from '../../helpers/build.js';
-import { realModel } from '../../helpers/onnx.js';
-import { compareModels, ort } from '../../helpers/ort.js';
-import { realFeeds } from '../../helpers/real-inputs.js';
+import { float, input, int, ints, newModel, output, randomInput, str } from '../onnx/helpers/build.js';
+import { realModel } from '../onnx/helpers/onnx.js';
+import { compareModels, ort } from '../onnx/helpers/ort.js';
+import { realFeeds } from '../onnx/helpers/real-inputs.js';
 import type { Graph } from '../../../src/ir/graph.js';
 
 type Case = [name: string, opset: number, shape: number[], build: (g: Graph) => void];

@@ -5,12 +5,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { decodeModelProto } from '../../src/onnx/proto.js';
-import { decodeTensor } from '../../src/onnx/tensor-proto.js';
+import { decodeModelProto } from '../../../../src/onnx/proto.js';
+import { decodeTensor } from '../../../../src/onnx/tensor-proto.js';
 
 export const TESTDATA = '/usr/share/libonnx-testdata/data';
-export const MODELS_DIR = join(import.meta.dirname, '..', '.fixtures', 'models');
-export const IMAGES_DIR = join(import.meta.dirname, '..', '.fixtures', 'images');
+export const MODELS_DIR = join(import.meta.dirname, '..', '..', '..', '.fixtures', 'models');
+export const IMAGES_DIR = join(import.meta.dirname, '..', '..', '..', '.fixtures', 'images');
 export const REAL_MODELS = ['ppocr_det', 'ppocr_rec', 'ppocr_cls', 'silero_vad_op18_ifless', 'silero_vad_v5', 'blazeface_front'] as const;
 
 /** Every model.onnx of the backend test suite's node cases. Fails loudly when the package is missing. */

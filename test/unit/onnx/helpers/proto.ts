@@ -1,5 +1,5 @@
 /** Hand-built ModelProto bytes, for models the IR refuses to represent (duplicates, cycles, ...). */
-import { onnx } from '../../src/onnx/proto.js';
+import { onnx } from '../../../../src/onnx/proto.js';
 
 export function encodeModelObject(o: object): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.fromObject(o)).finish();

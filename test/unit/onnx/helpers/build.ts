@@ -1,12 +1,12 @@
 /**
  * Small models built through the IR, for pass tests.
  */
-import { Graph } from '../../src/ir/graph.js';
-import { Model } from '../../src/ir/model.js';
-import type { Attribute } from '../../src/ir/node.js';
-import { Tensor } from '../../src/ir/tensor.js';
-import { tensorType, type Dim } from '../../src/ir/value.js';
-import { rng } from './random.js';
+import { Graph } from '../../../../src/ir/graph.js';
+import { Model } from '../../../../src/ir/model.js';
+import type { Attribute } from '../../../../src/ir/node.js';
+import { Tensor } from '../../../../src/ir/tensor.js';
+import { tensorType, type Dim } from '../../../../src/ir/value.js';
+import { rng } from '../../../helpers/random.js';
 
 export function newModel(opset: number): { model: Model; g: Graph } {
   const g = new Graph('test');
