@@ -27,9 +27,14 @@ const TYPE_NUMBERS: Record<AttributeType, number> = {
 };
 const TYPE_NAMES = Object.fromEntries(Object.entries(TYPE_NUMBERS).map(([k, v]) => [v, k])) as Record<number, AttributeType>;
 
-export interface AttributeCodec {
+/** How attribute tensors and subgraphs are read (the graph decoder supplies this). */
+export interface AttributeDecoder {
   decodeTensor(proto: TensorProto, what: string): Tensor;
   decodeGraph(proto: GraphProto): Graph;
+}
+
+/** How attribute tensors and subgraphs are written (the graph encoder supplies this). */
+export interface AttributeEncoder {
   encodeTensor(tensor: Tensor): TensorProto;
   encodeGraph(graph: Graph): GraphProto;
 }
@@ -53,7 +58,7 @@ function inferType(p: AttributeProto): AttributeType {
   return 'undefined';
 }
 
-export function decodeAttribute(p: AttributeProto, nodeLabel: string, nodeId: string, codec: AttributeCodec): Attribute {
+export function decodeAttribute(p: AttributeProto, nodeLabel: string, nodeId: string, codec: AttributeDecoder): Attribute {
   const name = p.name ?? '';
   let type: AttributeType;
   const typeAbsent = p.type === undefined || p.type === null || p.type === 0;
@@ -94,7 +99,7 @@ export function decodeAttribute(p: AttributeProto, nodeLabel: string, nodeId: st
   return a;
 }
 
-export function encodeAttribute(a: Attribute, codec: AttributeCodec): AttributeProto {
+export function encodeAttribute(a: Attribute, codec: AttributeEncoder): AttributeProto {
   const props: Record<string, unknown> = { name: a.name };
   if (!a.extras?.typeAbsent) props.type = TYPE_NUMBERS[a.type];
   if (a.refAttrName !== undefined) props.refAttrName = a.refAttrName;

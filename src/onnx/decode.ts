@@ -6,7 +6,7 @@ import { Graph } from '../ir/graph.js';
 import { Model } from '../ir/model.js';
 import { Node } from '../ir/node.js';
 import { tensorType, type Dim, type ValueType } from '../ir/value.js';
-import { decodeAttribute, type AttributeCodec } from './attribute.js';
+import { decodeAttribute, type AttributeDecoder } from './attribute.js';
 import { OnnxError } from './errors.js';
 import type { ExternalDataReader } from './external-data.js';
 import { longToBigInt, longToSafeNumber, unknownFieldsOf, type GraphProto, type LongLike, type ModelProto, type TypeProto, type ValueInfoProto } from './proto.js';
@@ -50,26 +50,18 @@ export function decodeModel(proto: ModelProto, options: DecodeOptions = {}): Mod
   return model;
 }
 
-class GraphDecoder implements AttributeCodec {
+class GraphDecoder implements AttributeDecoder {
   private depth = 0;
   private current: Node | undefined;
 
   constructor(private readonly external: ExternalDataReader | undefined) {}
 
-  decodeTensor(proto: Parameters<AttributeCodec['decodeTensor']>[0], what: string) {
+  decodeTensor(proto: Parameters<AttributeDecoder['decodeTensor']>[0], what: string) {
     return decodeTensor(proto, { external: this.external, what });
   }
 
   decodeGraph(proto: GraphProto): Graph {
     return this.graph(proto, this.current, this.depth + 1);
-  }
-
-  encodeTensor(): never {
-    throw new Error('unreachable');
-  }
-
-  encodeGraph(): never {
-    throw new Error('unreachable');
   }
 
   graph(proto: GraphProto, parentNode: Node | undefined, depth: number): Graph {

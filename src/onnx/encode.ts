@@ -6,7 +6,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value, ValueType } from '../ir/value.js';
-import { encodeAttribute, type AttributeCodec } from './attribute.js';
+import { encodeAttribute, type AttributeEncoder } from './attribute.js';
 import { create, bigIntToLong, withUnknownFields, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.js';
 import { encodeTensor, type EncodeTensorOptions } from './tensor-proto.js';
 
@@ -30,16 +30,8 @@ export function encodeModel(model: Model, options: EncodeTensorOptions = {}): Mo
   return withUnknownFields(create('ModelProto', props) as ModelProto, model.extras.unknown);
 }
 
-class GraphEncoder implements AttributeCodec {
+class GraphEncoder implements AttributeEncoder {
   constructor(private readonly options: EncodeTensorOptions) {}
-
-  decodeTensor(): never {
-    throw new Error('unreachable');
-  }
-
-  decodeGraph(): never {
-    throw new Error('unreachable');
-  }
 
   encodeTensor(tensor: Tensor): TensorProto {
     return encodeTensor(tensor, this.options);
