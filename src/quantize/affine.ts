@@ -70,7 +70,7 @@ function prepare(
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) throw invalidParameterError(`options.shape[${i}]`, 'non-negative integer', d, typeof d === 'number');
     count *= d;
   }
-  if (count !== length) throw invalidParameterError('options.shape', `dimensions whose product is the data length ${length}`, `[${shape.join(', ')}]`, true);
+  if (count !== length) throw invalidParameterError('options.shape', `dimensions whose product is the data length ${length}`, shape, true);
   const axis = resolveAxis(options.axis ?? 1, shape.length, 'options.axis');
   const channels = shape[axis];
   if (scale.length !== channels) throw invalidParameterError('scale', `Float32Array of length shape[${axis}] = ${channels}`, scale, true);
@@ -200,7 +200,7 @@ export function quantizeBias(bias: Float32Array, inputScale: number, weightScale
     const s = Math.fround(sx * sw[c]);
     if (s < MIN_SCALE) {
       throw new RangeError(
-        `Bias scale inputScale·weightScales${sw.length > 1 ? `[${c}]` : ''} = ${sx}·${sw[c]} underflows float32 (below ${MIN_SCALE})`,
+        `Bias scale inputScale·weightScales${sw.length > 1 ? `[${c}]` : ''} = ${inputScale}·${typeof weightScales === 'number' ? weightScales : sw[c]} underflows float32 (below 2^-126)`,
       );
     }
     scale[c] = s;

@@ -58,7 +58,7 @@ export function qRange(dtype: QuantDType, options: QRangeOptions = {}): QRange {
       [qmin, qmax] = reduce ? [0, 127] : [0, 255];
       break;
     case 'int32':
-      if (reduce) throw invalidParameterError('reduceRange', 'false for int32', true, true);
+      if (reduce) throw invalidParameterError('reduceRange', 'false (int32 has no reduced range)', true, true);
       [qmin, qmax] = [-2147483648, 2147483647];
       break;
     default:
@@ -70,7 +70,7 @@ export function qRange(dtype: QuantDType, options: QRangeOptions = {}): QRange {
 /** The code a symmetric scheme centres on: 0 for signed types, the middle code (128) for uint8. */
 export function symmetricZeroPoint(range: QRange): number {
   // Half-way between qmin and qmax, rounded up: int8 [-128,127] → 0, uint8 [0,255] → 128, narrow uint8 → 128.
-  return Math.ceil((range.qmin + range.qmax) / 2);
+  return Math.ceil((range.qmin + range.qmax) / 2) | 0; // | 0: never -0
 }
 
 export interface ChooseQParamsOptions extends QRangeOptions {
@@ -131,7 +131,7 @@ export function resolveQParamsOptions(options: ChooseQParamsOptions = {}, prefix
   const symmetric = expectBoolean(`${prefix}symmetric`, options.symmetric);
   const narrow = expectBoolean(`${prefix}narrow`, options.narrow);
   const reduceRange = expectBoolean(`${prefix}reduceRange`, options.reduceRange);
-  if (reduceRange && dtype === 'int32') throw invalidParameterError(`${prefix}reduceRange`, 'false for int32', true, true);
+  if (reduceRange && dtype === 'int32') throw invalidParameterError(`${prefix}reduceRange`, 'false (int32 has no reduced range)', true, true);
   const { qmin, qmax } = qRange(dtype, { narrow, reduceRange });
   return { dtype, symmetric, narrow, reduceRange, qmin, qmax };
 }
@@ -153,7 +153,7 @@ export function computeQParams(min: number, max: number, o: ResolvedQParamsOptio
   if (hi - lo === 0) return { scale: 1, zeroPoint: o.qmin };
   const scale = Math.max(MIN_SCALE, float32AtLeast((hi - lo) / (o.qmax - o.qmin)));
   // Z = qmin − round(α / S), kept inside the code range (it only leaves it through float rounding).
-  const zeroPoint = Math.min(o.qmax, Math.max(o.qmin, o.qmin - roundHalfEvenFast(lo / scale)));
+  const zeroPoint = Math.min(o.qmax, Math.max(o.qmin, o.qmin - roundHalfEvenFast(lo / scale))) + 0;
   return { scale, zeroPoint };
 }
 

@@ -56,7 +56,7 @@ export class QuantSpec {
     expectKnownKeys('QuantSpec options', options as Record<string, unknown>, SPEC_KEYS);
     const resolved = resolveQParamsOptions(options);
     if (resolved.dtype === 'int32' && !resolved.symmetric) {
-      throw invalidParameterError('symmetric', 'true for int32 (bias has zero point 0)', options.symmetric, options.symmetric !== undefined);
+      throw invalidParameterError('symmetric', 'true (int32 is for biases, whose zero point is 0)', options.symmetric, true);
     }
     this.dtype = resolved.dtype;
     this.symmetric = resolved.symmetric;
