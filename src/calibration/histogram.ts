@@ -74,9 +74,9 @@ export class Histogram {
       return;
     }
     if (lo >= this.lo && hi <= this.hi) return;
-    const L = Math.min(lo, this.lo);
-    const H = Math.max(hi, this.hi);
     if (this.hi === this.lo) {
+      const L = Math.min(lo, this.lo);
+      const H = Math.max(hi, this.hi);
       // A point mass: start the grid on the wider range and drop the mass into its bin.
       const mass = this.counts[0];
       this.counts[0] = 0;
@@ -87,21 +87,30 @@ export class Histogram {
       return;
     }
     const w = this.width;
-    // Extend by m old bins on the left and merge k old bins into one new bin.
-    const m = Math.max(0, Math.ceil((this.lo - L) / w - 1e-9));
+    const old = this.counts;
+    // Only the occupied bins need to stay covered: the empty ends of the old grid may be dropped.
+    let first = 0;
+    while (old[first] === 0) first++;
+    let last = B - 1;
+    while (old[last] === 0) last--;
+    const L = this.mode === 'abs' ? 0 : Math.min(lo, this.lo + first * w);
+    const H = Math.max(hi, this.lo + (last + 1) * w);
+    // New left edge m old bins to the left of the old one (m < 0 moves it right, never past an occupied
+    // bin), and k old bins merged into each new one.
+    let m = Math.ceil((this.lo - L) / w - 1e-9);
+    if (m < -first) m = -first;
     let k = Math.max(1, Math.ceil((m + (H - this.lo) / w) / B - 1e-9));
     while (this.lo - m * w + B * k * w < H) k++;
     const next = this.#scratch.fill(0);
-    const old = this.counts;
-    for (let j = 0; j < B; j++) {
+    for (let j = first; j <= last; j++) {
       const c = old[j];
       if (c !== 0) next[Math.floor((j + m) / k)] += c;
     }
     this.counts = next;
     this.#scratch = old;
-    this.lo = this.lo - m * w;
-    this.hi = this.lo + B * k * w;
-    if (this.mode === 'abs') this.lo = 0; // m is 0 in abs mode; keep the edge exact
+    const newLo = this.mode === 'abs' ? 0 : this.lo - m * w;
+    this.hi = newLo + B * k * w;
+    this.lo = newLo;
   }
 
   /** Adds the finite values of x (|x| in abs mode). The grid must already cover them (see cover()). */

@@ -89,7 +89,7 @@ export class MinMaxObserver implements Observer {
     if (!Array.isArray(shape)) throw invalidParameterError('shape', 'array of dimensions (per-axis observer)', shape);
     let size = 1;
     for (const d of shape) size *= d;
-    if (size !== x.length) throw invalidParameterError('shape', `dimensions whose product is x.length = ${x.length}`, `[${shape.join(', ')}]`, true);
+    if (size !== x.length) throw invalidParameterError('shape', `dimensions whose product is x.length = ${x.length}`, shape, true);
     const axis = resolveAxis((this.granularity as { axis: number }).axis, shape.length, 'granularity.axis');
     const channels = shape[axis];
     if (this.#mins === undefined) {
