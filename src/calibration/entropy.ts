@@ -10,6 +10,9 @@
  * and the threshold t = i · binWidth with the smallest cost. The range is [−t, t] (clamped to the data), or
  * [min, t] for data that are never negative when the quantization is asymmetric (after Relu).
  *
+ * Exact zeros are left out of P and Q: they are exact whatever the threshold, and the spike a Relu puts at 0
+ * would otherwise dominate the divergence and drag the threshold down.
+ *
  * `levels` is the number of codes that land on [0, t]: half of the type's codes (128 for int8 or uint8, 127
  * narrow, 64 with reduceRange) when the range spans both signs or the scheme is symmetric; all of them
  * (256) when an asymmetric scheme puts [0, t] on the whole code range.
@@ -44,7 +47,7 @@ export class EntropyObserver extends HistogramObserver {
   /** Codes on [0, t] for the data seen so far (see the file comment). */
   levels(): number {
     const codes = this.target.qmax - this.target.qmin + 1;
-    const oneSided = !this.target.symmetric && this.min >= 0;
+    const oneSided = !this.target.symmetric && this.count > 0 && this.min >= 0;
     return oneSided ? codes : Math.floor(codes / 2);
   }
 
@@ -52,7 +55,9 @@ export class EntropyObserver extends HistogramObserver {
   threshold(): number {
     if (this.count === 0) return 0;
     const h = this.hist;
-    const counts = h.counts;
+    // Exact zeros sit in bin 0 (abs mode, lo = 0) and are exact under any threshold: leave them out.
+    const counts = Float64Array.from(h.counts);
+    counts[0] = Math.max(0, counts[0] - this.zeros);
     const B = h.bins;
     const w = h.width;
     let end = B;
@@ -65,7 +70,12 @@ export class EntropyObserver extends HistogramObserver {
     const q = new Float64Array(B);
     let best = end;
     let bestKl = Number.POSITIVE_INFINITY;
-    for (let i = levels; i <= end; i++) {
+    // Candidates start `levels` bins past the first non-empty bin: a threshold that folds all of the data into
+    // a few bins makes P and Q the same spike and KL ≈ 0, however much is clipped.
+    let first = 0;
+    while (first < end && counts[first] === 0) first++;
+    if (first + levels > end) return Math.max(-this.min, this.max);
+    for (let i = first + levels; i <= end; i++) {
       const kl = klDivergence(counts, i, suffix[i], levels, q);
       if (kl < bestKl) {
         bestKl = kl;

@@ -222,8 +222,11 @@ export class HistogramObserver implements Observer {
   protected readonly hist: Histogram;
   #count = 0;
   #nonFinite = 0;
+  #zeros = 0;
   #min = Number.POSITIVE_INFINITY;
   #max = Number.NEGATIVE_INFINITY;
+  #atMin = 0;
+  #atMax = 0;
 
   constructor(bins: number = DEFAULT_BINS, mode: HistogramMode = 'signed') {
     this.bins = bins;
@@ -237,6 +240,23 @@ export class HistogramObserver implements Observer {
 
   get nonFinite(): number {
     return this.#nonFinite;
+  }
+
+  /**
+   * Values exactly 0 (±0) observed. Zero is exact under every range (ranges always contain it), so the
+   * methods leave these out of what they weigh: a Relu output's spike at 0 must not drive the threshold.
+   */
+  get zeros(): number {
+    return this.#zeros;
+  }
+
+  /** How many values equal the exact min, and the exact max (saturated activations: Relu6, Clip). */
+  get atMin(): number {
+    return this.#atMin;
+  }
+
+  get atMax(): number {
+    return this.#atMax;
   }
 
   /** Exact smallest finite value observed (+Infinity before any). */
@@ -254,23 +274,50 @@ export class HistogramObserver implements Observer {
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     let bad = 0;
+    let zeros = 0;
+    let nlo = 0;
+    let nhi = 0;
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       if (v - v !== 0) {
         bad++;
         continue;
       }
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+      if (v <= lo) {
+        if (v < lo) {
+          lo = v;
+          nlo = 0;
+        }
+        nlo++;
+      }
+      if (v >= hi) {
+        if (v > hi) {
+          hi = v;
+          nhi = 0;
+        }
+        nhi++;
+      }
+      if (v === 0) zeros++;
     }
     this.#nonFinite += bad;
     if (bad === x.length) return;
     this.#count += x.length - bad;
-    if (lo < this.#min) this.#min = lo;
-    if (hi > this.#max) this.#max = hi;
+    this.#zeros += zeros;
+    this.#foldExtremes(lo, nlo, hi, nhi);
     if (this.mode === 'abs') this.hist.cover(0, Math.max(-lo, hi));
     else this.hist.cover(lo, hi);
     this.hist.addValues(x);
+  }
+
+  #foldExtremes(lo: number, nlo: number, hi: number, nhi: number): void {
+    if (lo < this.#min) {
+      this.#min = lo;
+      this.#atMin = nlo;
+    } else if (lo === this.#min) this.#atMin += nlo;
+    if (hi > this.#max) {
+      this.#max = hi;
+      this.#atMax = nhi;
+    } else if (hi === this.#max) this.#atMax += nhi;
   }
 
   /** The histogram as it stands (a copy). */
@@ -288,6 +335,8 @@ export class HistogramObserver implements Observer {
     this.hist.reset();
     this.#count = 0;
     this.#nonFinite = 0;
+    this.#zeros = 0;
+    this.#atMin = this.#atMax = 0;
     this.#min = Number.POSITIVE_INFINITY;
     this.#max = Number.NEGATIVE_INFINITY;
   }
@@ -301,8 +350,8 @@ export class HistogramObserver implements Observer {
     this.hist.addHistogram(o.hist.snapshot());
     this.#count += o.#count;
     this.#nonFinite += o.#nonFinite;
-    this.#min = Math.min(this.#min, o.#min);
-    this.#max = Math.max(this.#max, o.#max);
+    this.#zeros += o.#zeros;
+    if (o.#count > 0) this.#foldExtremes(o.#min, o.#atMin, o.#max, o.#atMax);
   }
 
   /** Clamps a chosen [lo, hi] to what was actually observed: clipping beyond the data never helps. */

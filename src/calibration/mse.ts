@@ -6,7 +6,8 @@
  *           + Σ_{bins with c_j < α} n_j (c_j − α)²    clipping below
  *           + Σ_{bins with c_j > β} n_j (c_j − β)²    clipping above
  *
- * (c_j the bin centre). Prefix sums of n, n·c and n·c² make each candidate O(1). Symmetric: one threshold t,
+ * (c_j the bin centre; values exactly 0 are left out of the rounding term, 0 being always a code, and so are
+ * values equal to the data's min or max when the range ends exactly on them and that end is a code). Prefix sums of n, n·c and n·c² make each candidate O(1). Symmetric: one threshold t,
  * [−t, t], Δ = t / h; asymmetric: α and β searched independently over a grid on each side of 0
  * (β alone when the data are never negative), Δ = (β − α)/(qmax − qmin). The grid includes the data's own
  * min and max, so the model never prefers a range it rates worse than MinMax.
@@ -103,6 +104,14 @@ export class MseObserver extends HistogramObserver {
     const zp = symmetricZeroPoint(this.target);
     const half = Math.min(qmax - zp, zp - qmin);
     const steps = qmax - qmin;
+    // Values with no rounding noise: exact zeros (0 is a code of every range), and the data's min/max when a
+    // range ends exactly there and that end is exactly a code (symmetric, or the other end at 0 so that the
+    // zero point is not rounded): saturated activations such as Relu6 or Clip.
+    const zeros = this.zeros;
+    const dataMin = this.min;
+    const dataMax = this.max;
+    const atMin = dataMin !== 0 && dataMin !== dataMax ? this.atMin : 0;
+    const atMax = dataMax !== 0 ? this.atMax : 0;
     // Number of bins whose centre is below v: centre_j < v ⇔ j < (v − lo)/w − 0.5.
     const below = (v: number): number => {
       if (w === 0) return v > lo ? B : 0;
@@ -120,7 +129,10 @@ export class MseObserver extends HistogramObserver {
         const delta = symmetric ? Math.max(-alpha, beta) / half : (beta - alpha) / steps;
         const a = below(alpha);
         const b = atMost(beta);
-        const inside = s0[b] - s0[a];
+        let exact = zeros;
+        if (beta >= dataMax && (symmetric || alpha === 0)) exact += atMax;
+        if (alpha <= dataMin && (symmetric || beta === 0)) exact += atMin;
+        const inside = Math.max(0, s0[b] - s0[a] - exact);
         // Σ_{j<a} n (c − α)² and Σ_{j≥b} n (c − β)².
         const left = s2[a] - 2 * alpha * s1[a] + alpha * alpha * s0[a];
         const r0 = s0[B] - s0[b];
