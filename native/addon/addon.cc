@@ -3,6 +3,7 @@
 
 #include "addon/backends_info.h"
 #include "addon/fully_connected_wrap.h"
+#include "addon/plan_wrap.h"
 
 namespace octet {
 
@@ -10,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   FullyConnectedWrap::Init(env, exports);
+  PlanWrap::Init(env, exports);
   return exports;
 }
 

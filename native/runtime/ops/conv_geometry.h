@@ -1,0 +1,66 @@
+// Shared validation of Conv / ConvTranspose / pooling windows on NHWC data.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "runtime/op.h"
+
+namespace octet {
+namespace runtime {
+
+struct Window2D {
+  int64_t n = 0, h = 0, w = 0, c = 0;      // input NHWC
+  int64_t oh = 0, ow = 0, oc = 0;          // output
+  int64_t kh = 1, kw = 1;                  // kernel
+  int64_t sh = 1, sw = 1;                  // strides
+  int64_t dh = 1, dw = 1;                  // dilations
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pads: top, left, bottom, right
+  int64_t groups = 1;
+};
+
+// Reads strides / dilations / pads ([top, left, bottom, right]) and checks them; kh, kw must be set.
+inline void ReadWindowAttrs(OpContext& ctx, Window2D* g, bool dilations = true) {
+  std::vector<int64_t> s = ctx.Ints("strides", {1, 1});
+  ctx.Expect(s.size() == 2 && s[0] >= 1 && s[1] >= 1 && s[0] <= 1 << 16 && s[1] <= 1 << 16,
+             "expected strides = [sh, sw] with values >= 1");
+  g->sh = s[0];
+  g->sw = s[1];
+  if (dilations) {
+    std::vector<int64_t> d = ctx.Ints("dilations", {1, 1});
+    ctx.Expect(d.size() == 2 && d[0] >= 1 && d[1] >= 1 && d[0] <= 1 << 16 && d[1] <= 1 << 16,
+               "expected dilations = [dh, dw] with values >= 1");
+    g->dh = d[0];
+    g->dw = d[1];
+  }
+  std::vector<int64_t> p = ctx.Ints("pads", {0, 0, 0, 0});
+  ctx.Expect(p.size() == 4, "expected pads = [top, left, bottom, right]");
+  for (int64_t v : p) ctx.Expect(v >= 0 && v <= 1 << 16, "expected pads >= 0");
+  g->pt = p[0];
+  g->pl = p[1];
+  g->pb = p[2];
+  g->pr = p[3];
+  ctx.Expect(g->kh >= 1 && g->kw >= 1 && g->kh <= 1 << 16 && g->kw <= 1 << 16, "expected a kernel of at least 1x1");
+}
+
+// Input X (input 0) must be 4-D NHWC; computes the forward (conv/pool) output size and checks output 0.
+inline void CheckForwardWindow(OpContext& ctx, Window2D* g, int64_t out_channels) {
+  const ValueDesc& x = ctx.input(0);
+  ctx.Expect(x.shape.size() == 4, "expected 4-D NHWC input '" + x.name + "' but its shape is " + ShapeString(x.shape));
+  g->n = x.shape[0];
+  g->h = x.shape[1];
+  g->w = x.shape[2];
+  g->c = x.shape[3];
+  const int64_t ekh = (g->kh - 1) * g->dh + 1, ekw = (g->kw - 1) * g->dw + 1;
+  const int64_t ph = g->h + g->pt + g->pb, pw = g->w + g->pl + g->pr;
+  ctx.Expect(ph >= ekh && pw >= ekw, "the (dilated) window " + std::to_string(ekh) + "x" + std::to_string(ekw) +
+                                         " is larger than the padded input " + std::to_string(ph) + "x" +
+                                         std::to_string(pw));
+  g->oh = (ph - ekh) / g->sh + 1;
+  g->ow = (pw - ekw) / g->sw + 1;
+  g->oc = out_channels;
+  ctx.ExpectShape(ctx.output(0), {g->n, g->oh, g->ow, g->oc}, "output");
+}
+
+}  // namespace runtime
+}  // namespace octet

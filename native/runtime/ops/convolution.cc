@@ -1,0 +1,143 @@
+// Conv: NHWC input [N, H, W, C], weights [O, KH, KW, C/group] (OHWI), optional bias [O], output [N, OH, OW, O].
+// float32 runs xnn_convolution2d_nhwc_f32. int8/uint8 runs XNNPACK qs8 (per-tensor weights) or qc8
+// (per-channel weights, axis 0), or oneDNN (backend 'onednn', see onednn_convolution.cc).
+// Attributes: group, strides, dilations, pads [t, l, b, r], activationMin / activationMax (fused clamp).
+#include <cstring>
+
+#include "runtime/ops/conv_geometry.h"
+#include "runtime/ops/xnn_op.h"
+
+namespace octet {
+namespace runtime {
+
+std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g);
+
+namespace {
+
+// Checks weights / bias / quantization shared by every int8 conv path; returns true for per-channel weights.
+bool CheckQuantizedConv(OpContext& ctx, const Window2D& g) {
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& w = ctx.input(1);
+  const ValueDesc& y = ctx.output(0);
+  ctx.ExpectPerTensorQuant(x, "input");
+  ctx.ExpectDType(y, x.dtype, "output");
+  ctx.ExpectPerTensorQuant(y, "output");
+  ctx.ExpectDType(w, ElemType::kInt8, "weights");
+  ctx.Expect(w.has_quant, "weights '" + w.name + "' need quant parameters");
+  ctx.Expect(w.quant.per_tensor() || w.quant.axis == 0,
+             "weights '" + w.name + "' must be quantized per tensor or along axis 0");
+  for (int32_t z : w.quant.zero_point) ctx.Expect(z == 0, "weights '" + w.name + "' must be symmetric (zero point 0)");
+  if (ctx.has_input(2)) {
+    ctx.ExpectDType(ctx.input(2), ElemType::kInt32, "bias");
+    ctx.ExpectConstant(2, "bias");
+    ctx.ExpectShape(ctx.input(2), {g.oc}, "bias");
+  }
+  return !w.quant.per_tensor();
+}
+
+std::unique_ptr<Op> CreateXnnpackQuantizedConv(OpContext& ctx, const Window2D& g, bool per_channel) {
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& w = ctx.input(1);
+  const ValueDesc& y = ctx.output(0);
+  const bool u8 = x.dtype == ElemType::kUint8;
+  const int32_t shift = u8 ? 128 : 0;
+  int32_t lo, hi;
+  ctx.QuantizedActivation(y, &lo, &hi);
+  const int8_t x_zp = static_cast<int8_t>(x.quant.zero_point[0] - shift);
+  const int8_t y_zp = static_cast<int8_t>(y.quant.zero_point[0] - shift);
+  const int32_t* bias = ctx.has_input(2) ? ctx.in<int32_t>(2) : nullptr;
+  const int8_t* kernel = ctx.in<int8_t>(1);
+  const size_t gi = static_cast<size_t>(g.c / g.groups), go = static_cast<size_t>(g.oc / g.groups);
+  std::unique_ptr<XnnOp> op;
+  if (per_channel) {
+    op = MakeXnnOp("convolution2d_nhwc_qc8", ctx.pool(), [&](xnn_operator_t* out) {
+      return xnn_create_convolution2d_nhwc_qc8(g.pt, g.pr, g.pb, g.pl, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups, gi,
+                                               go, g.c, g.oc, x_zp, x.quant.scale[0], w.quant.scale.data(), kernel,
+                                               bias, y_zp, y.quant.scale[0], lo - shift, hi - shift, 0, out);
+    });
+  } else {
+    op = MakeXnnOp("convolution2d_nhwc_qs8", ctx.pool(), [&](xnn_operator_t* out) {
+      return xnn_create_convolution2d_nhwc_qs8(g.pt, g.pr, g.pb, g.pl, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups, gi,
+                                               go, g.c, g.oc, x_zp, x.quant.scale[0], w.quant.scale[0], kernel, bias,
+                                               y_zp, y.quant.scale[0], lo - shift, hi - shift, 0, out);
+    });
+  }
+  const int8_t* input = ctx.in<int8_t>(0);
+  int8_t* output = ctx.out<int8_t>(0);
+  if (u8) {
+    // Signed kernels on unsigned data: x_u8 - z = (x_u8 ^ 0x80) - (z - 128), exactly.
+    auto scratch = std::make_shared<std::vector<int8_t>>(x.elements() + XNN_EXTRA_BYTES);
+    const void* src = ctx.in_ptr(0);
+    const size_t in_n = x.elements(), out_n = y.elements();
+    op->pre_ = [scratch, src, in_n] { FlipSign(src, scratch->data(), in_n); };
+    op->post_ = [output, out_n] { FlipSign(output, output, out_n); };
+    input = scratch->data();
+  }
+  const auto setup = per_channel ? xnn_setup_convolution2d_nhwc_qc8 : xnn_setup_convolution2d_nhwc_qs8;
+  xnnpack::Check(setup(op->get(), g.n, g.h, g.w, input, output, ctx.pool()), "xnn_setup_convolution2d_nhwc_qs8");
+  return op;
+}
+
+std::unique_ptr<Op> CreateConv(OpContext& ctx) {
+  ctx.ExpectArity(2, 3, 1);
+  ctx.ExpectConstant(1, "weights");
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& w = ctx.input(1);
+  ctx.Expect(w.shape.size() == 4,
+             "expected 4-D OHWI weights '" + w.name + "' but the shape is " + ShapeString(w.shape));
+  Window2D g;
+  g.kh = w.shape[1];
+  g.kw = w.shape[2];
+  g.groups = ctx.Int("group", 1);
+  ReadWindowAttrs(ctx, &g);
+  ctx.Expect(x.shape.size() == 4, "expected 4-D NHWC input '" + x.name + "' but its shape is " + ShapeString(x.shape));
+  ctx.Expect(g.groups >= 1 && x.shape[3] % g.groups == 0 && w.shape[0] % g.groups == 0,
+             "group must divide the input and output channels");
+  ctx.Expect(w.shape[3] * g.groups == x.shape[3],
+             "weights " + ShapeString(w.shape) + " do not match " + std::to_string(x.shape[3]) + " input channels in " +
+                 std::to_string(g.groups) + " groups (expected OHWI [O, KH, KW, C/group])");
+  CheckForwardWindow(ctx, &g, w.shape[0]);
+
+  if (x.dtype == ElemType::kFloat32) {
+    ctx.ExpectDType(w, ElemType::kFloat32, "weights");
+    ctx.ExpectDType(ctx.output(0), ElemType::kFloat32, "output");
+    if (ctx.has_input(2)) {
+      ctx.ExpectDType(ctx.input(2), ElemType::kFloat32, "bias");
+      ctx.ExpectConstant(2, "bias");
+      ctx.ExpectShape(ctx.input(2), {g.oc}, "bias");
+    }
+    const float amin = ctx.ActivationMin(), amax = ctx.ActivationMax();
+    ctx.Expect(amin <= amax, "expected activationMin <= activationMax");
+    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack", "float32 Conv runs on 'xnnpack' only");
+    auto op = MakeXnnOp("convolution2d_nhwc_f32", ctx.pool(), [&](xnn_operator_t* out) {
+      return xnn_create_convolution2d_nhwc_f32(g.pt, g.pr, g.pb, g.pl, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups,
+                                               g.c / g.groups, g.oc / g.groups, g.c, g.oc, ctx.in<float>(1),
+                                               ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax, 0, out);
+    });
+    xnnpack::Check(
+        xnn_setup_convolution2d_nhwc_f32(op->get(), g.n, g.h, g.w, ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),
+        "xnn_setup_convolution2d_nhwc_f32");
+    return op;
+  }
+  ctx.Expect(IsQuantized8(x.dtype), std::string("unsupported input dtype ") + ElemTypeName(x.dtype));
+  const bool per_channel = CheckQuantizedConv(ctx, g);
+  if (ctx.backend() == "onednn") {
+#ifdef OCTET_WITH_ONEDNN
+    return CreateOnednnConvolution(ctx, g);
+#else
+    throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
+#endif
+  }
+  ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack", "int8 Conv runs on 'xnnpack' or 'onednn'");
+  return CreateXnnpackQuantizedConv(ctx, g, per_channel);
+}
+
+}  // namespace
+
+std::unique_ptr<Op> CreateConvOp(OpContext& ctx) {
+  EnsureXnnpack();
+  return CreateConv(ctx);
+}
+
+}  // namespace runtime
+}  // namespace octet

@@ -1,0 +1,113 @@
+// int8 Conv on oneDNN (backend 'onednn'): convolution_forward with s8/u8 NHWC src/dst, s8 weights reordered once
+// into the layout the primitive asks for, s32 bias, per-channel output scales x_scale * w_scale[o] / y_scale,
+// runtime src/dst zero points, and the fused clamp as a clip post-op (applied before the dst zero point).
+#ifdef OCTET_WITH_ONEDNN
+
+#include <unordered_map>
+
+#include "backends/onednn/onednn_backend.h"
+#include "runtime/ops/conv_geometry.h"
+
+namespace octet {
+namespace runtime {
+
+namespace {
+
+using dnnl::memory;
+
+class OnednnConvolution final : public Op {
+ public:
+  OnednnConvolution(OpContext& ctx, const Window2D& g) {
+    const ValueDesc& x = ctx.input(0);
+    const ValueDesc& w = ctx.input(1);
+    const ValueDesc& y = ctx.output(0);
+    auto& engine = onednn::Engine();
+    const auto act = x.dtype == ElemType::kInt8 ? memory::data_type::s8 : memory::data_type::u8;
+    memory::desc src_md({g.n, g.c, g.h, g.w}, act, memory::format_tag::nhwc);
+    memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, act, memory::format_tag::nhwc);
+    memory::dims wdims, strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
+    memory::format_tag wtag;
+    if (g.groups == 1) {
+      wdims = {g.oc, g.c, g.kh, g.kw};
+      wtag = memory::format_tag::ohwi;
+    } else {
+      wdims = {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
+      wtag = memory::format_tag::gohwi;
+    }
+    memory::desc wei_any(wdims, memory::data_type::s8, memory::format_tag::any);
+    memory::desc bias_md({g.oc}, memory::data_type::s32, memory::format_tag::a);
+
+    dnnl::primitive_attr attr;
+    std::vector<float> scales(w.quant.scale.size());
+    for (size_t i = 0; i < scales.size(); ++i) scales[i] = x.quant.scale[0] * w.quant.scale[i] / y.quant.scale[0];
+    attr.set_output_scales(scales.size() > 1 ? (1 << 1) : 0, scales);
+    src_zp_ = x.quant.zero_point[0];
+    dst_zp_ = y.quant.zero_point[0];
+    if (src_zp_ != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+    if (dst_zp_ != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
+    int32_t lo, hi;
+    ctx.QuantizedActivation(y, &lo, &hi);
+    if (lo > QMin(y.dtype) || hi < QMax(y.dtype)) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(lo - dst_zp_),
+                         static_cast<float>(hi - dst_zp_));
+      attr.set_post_ops(ops);
+    }
+    const bool has_bias = ctx.has_input(2);
+    onednn::Guard("creating the oneDNN int8 convolution", [&] {
+      auto desc =
+          has_bias
+              ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                src_md, wei_any, bias_md, dst_md, strides, dilates, pad_l, pad_r)
+              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                src_md, wei_any, dst_md, strides, dilates, pad_l, pad_r);
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+      impl_ = std::string("onednn:") + pd.impl_info_str();
+      primitive_ = dnnl::convolution_forward(pd);
+      memory plain(memory::desc(wdims, memory::data_type::s8, wtag), engine, const_cast<void*>(ctx.in_ptr(1)));
+      weights_ = memory(pd.weights_desc(), engine);
+      dnnl::stream stream(engine);
+      dnnl::reorder(plain, weights_).execute(stream, plain, weights_);
+      stream.wait();
+      args_ = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, ctx.in_ptr(0))},
+               {DNNL_ARG_WEIGHTS, weights_},
+               {DNNL_ARG_DST, memory(pd.dst_desc(), engine, ctx.out_ptr(0))}};
+      if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
+      memory::desc zp_md({1}, memory::data_type::s32, memory::format_tag::x);
+      if (src_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(zp_md, engine, &src_zp_));
+      if (dst_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, memory(zp_md, engine, &dst_zp_));
+      return 0;
+    });
+  }
+
+  void Run() override {
+    onednn::Guard("running the oneDNN int8 convolution", [&] {
+      dnnl::stream stream(onednn::Engine());
+      primitive_.execute(stream, args_);
+      stream.wait();
+      return 0;
+    });
+  }
+
+  std::string implementation() const override { return impl_; }
+
+ private:
+  int32_t src_zp_ = 0;
+  int32_t dst_zp_ = 0;
+  std::string impl_;
+  dnnl::convolution_forward primitive_;
+  memory weights_;
+  std::unordered_map<int, memory> args_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g) {
+  GetBackend("onednn");  // throws ERR_OCTET_BACKEND_UNAVAILABLE when oneDNN cannot run here
+  return std::make_unique<OnednnConvolution>(ctx, g);
+}
+
+}  // namespace runtime
+}  // namespace octet
+
+#endif  // OCTET_WITH_ONEDNN

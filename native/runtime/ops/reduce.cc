@@ -1,0 +1,102 @@
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin over `axes` (default: all) with `keepdims` (default 1),
+// float32 and int8/uint8 (dequantize, float64, requantize); own kernel.
+#include <cmath>
+
+#include "runtime/op.h"
+
+namespace octet {
+namespace runtime {
+
+namespace {
+
+template <typename T>
+std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) {
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& y = ctx.output(0);
+  const std::string op = ctx.node().op;
+  const int kind = op == "ReduceMean" ? 0 : op == "ReduceSum" ? 1 : op == "ReduceMax" ? 2 : 3;
+  const bool q = IsQuantized8(x.dtype);
+  const double sx = q ? x.quant.scale[0] : 1, sy = q ? y.quant.scale[0] : 1;
+  const int32_t zx = q ? x.quant.zero_point[0] : 0, zy = q ? y.quant.zero_point[0] : 0;
+  const int32_t lo = QMin(y.dtype), hi = QMax(y.dtype);
+  const Shape shape = x.shape;
+  const size_t rank = shape.size(), n = x.elements(), out_n = y.elements();
+  // Output strides over the input's rank (0 on reduced axes).
+  std::vector<size_t> ostride(rank, 0);
+  size_t s = 1;
+  for (size_t d = rank; d-- > 0;) {
+    if (!reduced[d]) {
+      ostride[d] = s;
+      s *= shape[d];
+    }
+  }
+  const T* in = ctx.in<T>(0);
+  T* out = ctx.out<T>(0);
+  return MakeOp("own:reduce", [=] {
+    std::vector<double> acc(out_n, kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0);
+    std::vector<size_t> idx(rank, 0);
+    size_t o = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const double v = q ? (double(in[i]) - zx) * sx : double(in[i]);
+      if (kind <= 1) {
+        acc[o] += v;
+      } else if (kind == 2) {
+        acc[o] = std::max(acc[o], v);
+      } else {
+        acc[o] = std::min(acc[o], v);
+      }
+      for (size_t d = rank; d-- > 0;) {
+        ++idx[d];
+        o += ostride[d];
+        if (idx[d] < static_cast<size_t>(shape[d])) break;
+        o -= ostride[d] * idx[d];
+        idx[d] = 0;
+      }
+    }
+    const double count = out_n ? static_cast<double>(n) / out_n : 1;
+    for (size_t j = 0; j < out_n; ++j) {
+      const double v = kind == 0 ? acc[j] / count : acc[j];
+      out[j] = q ? static_cast<T>(QuantizeValue(v, sy, zy, lo, hi)) : static_cast<T>(v);
+    }
+  });
+}
+
+std::unique_ptr<Op> CreateReduce(OpContext& ctx) {
+  ctx.ExpectArity(1, 1, 1);
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& y = ctx.output(0);
+  ctx.ExpectDType(y, x.dtype, "output");
+  const size_t rank = x.shape.size();
+  std::vector<int64_t> axes = ctx.Ints("axes", {});
+  const bool keep = ctx.Int("keepdims", 1) != 0;
+  std::vector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes) reduced[ctx.Axis(a, rank, "axes")] = true;
+  Shape out;
+  for (size_t d = 0; d < rank; ++d) {
+    if (!reduced[d]) {
+      out.push_back(x.shape[d]);
+    } else if (keep) {
+      out.push_back(1);
+    }
+  }
+  ctx.ExpectShape(y, out, "output");
+  ctx.Expect(x.elements() > 0, "empty tensors are not supported");
+  switch (x.dtype) {
+    case ElemType::kFloat32: return OwnReduce<float>(ctx, reduced);
+    case ElemType::kInt8:
+    case ElemType::kUint8:
+      ctx.ExpectPerTensorQuant(x, "input");
+      ctx.ExpectPerTensorQuant(y, "output");
+      return x.dtype == ElemType::kInt8 ? OwnReduce<int8_t>(ctx, reduced) : OwnReduce<uint8_t>(ctx, reduced);
+    default: throw ctx.Fail(std::string("unsupported dtype ") + ElemTypeName(x.dtype));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Op> CreateReduceOp(OpContext& ctx) {
+  return CreateReduce(ctx);
+}
+
+}  // namespace runtime
+}  // namespace octet
