@@ -31,6 +31,16 @@ export interface HistogramSnapshot {
   total: number;
 }
 
+/** Statistics of one batch: finite min/max and how many values equal them, exact zeros, non-finite values. */
+export interface BatchStats {
+  lo: number;
+  hi: number;
+  nlo: number;
+  nhi: number;
+  zeros: number;
+  bad: number;
+}
+
 export class Histogram {
   readonly mode: HistogramMode;
   readonly bins: number;
@@ -192,9 +202,111 @@ export class Histogram {
     this.total += other.total;
   }
 
+  /**
+   * One pass for the common case of a batch inside the current grid: bins the finite values and gathers the
+   * batch statistics. Returns undefined, adding nothing, as soon as a value falls outside the grid (the caller
+   * then widens the grid and uses addValues()).
+   */
+  addValuesInRange(x: Float32Array): BatchStats | undefined {
+    if (this.total === 0 || this.hi === this.lo) return undefined;
+    const batch = (this.#batch ??= new Uint32Array(this.bins));
+    // Two copies of the loop, one per mode, so that each stays monomorphic and fully optimised.
+    const stats = this.mode === 'abs' ? binAbs(x, batch, this.hi) : binSigned(x, batch, this.lo, this.hi);
+    if (stats === undefined) {
+      batch.fill(0);
+      return undefined;
+    }
+    const counts = this.counts;
+    let added = 0;
+    for (let j = 0; j < batch.length; j++) {
+      added += batch[j];
+      counts[j] += batch[j];
+    }
+    batch.fill(0);
+    this.total += added;
+    return stats;
+  }
+
   snapshot(): HistogramSnapshot {
     return { mode: this.mode, counts: Float64Array.from(this.counts), lo: this.lo, hi: this.hi, total: this.total };
   }
+}
+
+/** Fused statistics + binning over [0, ghi] of |x|; undefined when a value falls outside. */
+function binAbs(x: Float32Array, batch: Uint32Array, ghi: number): BatchStats | undefined {
+  const inv = batch.length / ghi;
+  const last = batch.length - 1;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let bad = 0;
+  let zeros = 0;
+  let nlo = 0;
+  let nhi = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v - v !== 0) {
+      bad++;
+      continue;
+    }
+    if (v <= lo) {
+      if (v < lo) {
+        lo = v;
+        nlo = 0;
+      }
+      nlo++;
+    }
+    if (v >= hi) {
+      if (v > hi) {
+        hi = v;
+        nhi = 0;
+      }
+      nhi++;
+    }
+    if (v === 0) zeros++;
+    const d = Math.abs(v);
+    if (d > ghi) return undefined;
+    const j = (d * inv) | 0;
+    batch[j > last ? last : j]++;
+  }
+  return { lo, hi, nlo, nhi, zeros, bad };
+}
+
+/** Fused statistics + binning over [glo, ghi]; undefined when a value falls outside. */
+function binSigned(x: Float32Array, batch: Uint32Array, glo: number, ghi: number): BatchStats | undefined {
+  const inv = batch.length / (ghi - glo);
+  const last = batch.length - 1;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  let bad = 0;
+  let zeros = 0;
+  let nlo = 0;
+  let nhi = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v - v !== 0) {
+      bad++;
+      continue;
+    }
+    if (v <= lo) {
+      if (v < lo) {
+        lo = v;
+        nlo = 0;
+      }
+      nlo++;
+    }
+    if (v >= hi) {
+      if (v > hi) {
+        hi = v;
+        nhi = 0;
+      }
+      nhi++;
+    }
+    if (v === 0) zeros++;
+    if (v < glo || v > ghi) return undefined;
+    const j = ((v - glo) * inv) | 0;
+    batch[j > last ? last : j]++;
+  }
+  return { lo, hi, nlo, nhi, zeros, bad };
 }
 
 export interface HistogramObserverOptions {
@@ -271,6 +383,15 @@ export class HistogramObserver implements Observer {
 
   observe(x: Float32Array): void {
     expectFloat32Array('x', x);
+    const fast = this.hist.addValuesInRange(x);
+    if (fast !== undefined) {
+      this.#nonFinite += fast.bad;
+      if (fast.bad === x.length) return;
+      this.#count += x.length - fast.bad;
+      this.#zeros += fast.zeros;
+      this.#foldExtremes(fast.lo, fast.nlo, fast.hi, fast.nhi);
+      return;
+    }
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
     let bad = 0;
