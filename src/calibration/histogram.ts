@@ -341,6 +341,8 @@ export class HistogramObserver implements Observer {
   #atMax = 0;
 
   constructor(bins: number = DEFAULT_BINS, mode: HistogramMode = 'signed') {
+    expectBins('bins', bins);
+    if (mode !== 'signed' && mode !== 'abs') throw invalidParameterError('mode', "'signed' or 'abs'", mode, typeof mode === 'string');
     this.bins = bins;
     this.mode = mode;
     this.hist = new Histogram(bins, mode);

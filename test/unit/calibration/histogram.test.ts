@@ -22,6 +22,13 @@ function sumAbsDiff(a: Float64Array, b: Float64Array): number {
   return d;
 }
 
+describe('HistogramObserver: invalid arguments', () => {
+  it('rejects bad bins and modes', () => {
+    expect(() => new HistogramObserver(0)).toThrow(new RangeError('Expected integer between 1 and 1048576 for bins but received 0 of type number'));
+    expect(() => new HistogramObserver(16, 'log' as never)).toThrow(new RangeError("Expected 'signed' or 'abs' for mode but received 'log' of type string"));
+  });
+});
+
 describe('HistogramObserver', () => {
   for (const mode of ['signed', 'abs'] as const) {
     it(`${mode}: streaming batches of growing range gives the histogram of the concatenation on the final grid`, () => {
