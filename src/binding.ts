@@ -44,10 +44,20 @@ export interface NativeFullyConnected {
   readonly implementation: string | null;
 }
 
+/** A prepared plan (native/addon/plan_wrap.h); src/runtime/plan.ts validates before calling. */
+export interface NativePlan {
+  run(inputs: ArrayBufferView[], outputs: ArrayBufferView[], profile?: boolean): Promise<Float64Array | undefined>;
+  runSync(inputs: ArrayBufferView[], outputs: ArrayBufferView[], profile?: boolean): Float64Array | undefined;
+  release(): void;
+  readonly implementations: string[] | null;
+  readonly arenaBytes: number | null;
+}
+
 export interface Binding {
   backends(): NativeBackendInfo[];
   readonly napiVersion: number;
   FullyConnected: new (backend: string, params: NativeFullyConnectedParams) => NativeFullyConnected;
+  Plan: new (plan: object) => NativePlan;
 }
 
 /** The package root: src/ and dist/ both sit one level below it. */

@@ -1,0 +1,126 @@
+/** Elementwise binary and unary ops, Softmax and reductions, in float64 on real values. */
+import { broadcastIndex, count, encode, real, strides, unravel } from './tensor.js';
+import { activation, num, nums, type RefOp } from './types.js';
+
+const BINARY: Record<string, (a: number, b: number) => number> = {
+  Add: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
+  Div: (a, b) => a / b,
+  Max: (a, b) => Math.max(a, b),
+  Min: (a, b) => Math.min(a, b),
+  Pow: (a, b) => Math.pow(a, b),
+};
+
+export function binary(op: string): RefOp {
+  const f = BINARY[op];
+  return ([a, b], [y], attrs) => {
+    const ar = real(a!), br = real(b!);
+    const out = new Float64Array(count(y.shape));
+    for (let i = 0; i < out.length; i++) {
+      const idx = unravel(i, y.shape);
+      out[i] = f(ar[broadcastIndex(idx, a!.shape)], br[broadcastIndex(idx, b!.shape)]);
+    }
+    return [encode(out, y, activation(attrs))];
+  };
+}
+
+/** The ONNX definitions; erf by Abramowitz–Stegun would be too coarse, so a series/continued fraction. */
+function erf(x: number): number {
+  const t = Math.abs(x);
+  if (t < 2.5) {
+    // Maclaurin series: converges fast enough for |x| < 2.5 in float64.
+    let sum = t, term = t;
+    for (let k = 1; k < 80; k++) {
+      term *= (-t * t) / k;
+      sum += term / (2 * k + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // Continued fraction for erfc.
+  let f = 0;
+  for (let k = 60; k >= 1; k--) f = k / 2 / (t + f);
+  const erfc = Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + f);
+  return Math.sign(x) * (1 - erfc);
+}
+
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export function unaryFn(op: string, attrs: Record<string, unknown>): (x: number) => number {
+  const a = (name: string, def: number) => num(attrs as never, name, def);
+  switch (op) {
+    case 'Relu': return (x) => Math.max(x, 0);
+    case 'Clip': { const lo = a('min', -Infinity), hi = a('max', Infinity); return (x) => Math.min(Math.max(x, lo), hi); }
+    case 'Sigmoid': return (x) => 1 / (1 + Math.exp(-x));
+    case 'Tanh': return Math.tanh;
+    case 'HardSigmoid': { const al = a('alpha', 0.2), be = a('beta', 0.5); return (x) => Math.max(0, Math.min(1, al * x + be)); }
+    case 'HardSwish': return (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5));
+    case 'LeakyRelu': { const al = a('alpha', 0.01); return (x) => (x >= 0 ? x : al * x); }
+    case 'Elu': { const al = a('alpha', 1); return (x) => (x >= 0 ? x : al * (Math.exp(x) - 1)); }
+    case 'Sqrt': return Math.sqrt;
+    case 'Exp': return Math.exp;
+    case 'Log': return Math.log;
+    case 'Abs': return Math.abs;
+    case 'Neg': return (x) => -x;
+    case 'Erf': return erf;
+    case 'Floor': return Math.floor;
+    case 'Ceil': return Math.ceil;
+    case 'Round': return roundHalfEven;
+    default: throw new Error(`reference: no unary op ${op}`);
+  }
+}
+
+export function unary(op: string): RefOp {
+  return ([x], [y], attrs) => {
+    const f = unaryFn(op, attrs);
+    return [encode(real(x!).map(f), y)];
+  };
+}
+
+export function softmax(log: boolean): RefOp {
+  return ([x], [y], attrs) => {
+    const xr = real(x!);
+    const rank = x!.shape.length;
+    let axis = num(attrs, 'axis', -1);
+    if (axis < 0) axis += rank;
+    const dim = x!.shape[axis];
+    const inner = strides(x!.shape)[axis];
+    const outer = xr.length / (dim * inner);
+    const out = new Float64Array(xr.length);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const at = (d: number) => o * dim * inner + d * inner + i;
+        let m = -Infinity;
+        for (let d = 0; d < dim; d++) m = Math.max(m, xr[at(d)]);
+        let sum = 0;
+        for (let d = 0; d < dim; d++) sum += Math.exp(xr[at(d)] - m);
+        for (let d = 0; d < dim; d++) out[at(d)] = log ? xr[at(d)] - m - Math.log(sum) : Math.exp(xr[at(d)] - m) / sum;
+      }
+    return [encode(out, y)];
+  };
+}
+
+export function reduce(op: string): RefOp {
+  return ([x], [y], attrs) => {
+    const xr = real(x!);
+    const rank = x!.shape.length;
+    const axes = nums(attrs, 'axes', []).map((a) => (a < 0 ? a + rank : a));
+    const reduced = x!.shape.map((_, d) => axes.length === 0 || axes.includes(d));
+    const keptShape = x!.shape.map((s, d) => (reduced[d] ? 1 : s));
+    const kept = strides(keptShape);
+    const n = count(keptShape);
+    const init = op === 'ReduceMax' ? -Infinity : op === 'ReduceMin' ? Infinity : 0;
+    const acc = new Float64Array(n).fill(init);
+    for (let i = 0; i < xr.length; i++) {
+      const idx = unravel(i, x!.shape);
+      let o = 0;
+      for (let d = 0; d < rank; d++) if (!reduced[d]) o += idx[d] * kept[d];
+      acc[o] = op === 'ReduceMax' ? Math.max(acc[o], xr[i]) : op === 'ReduceMin' ? Math.min(acc[o], xr[i]) : acc[o] + xr[i];
+    }
+    if (op === 'ReduceMean') for (let i = 0; i < n; i++) acc[i] /= xr.length / n;
+    return [encode(acc, y)];
+  };
+}
