@@ -225,6 +225,11 @@ void Plan::Build() {
     pool_ = pthreadpool_create(static_cast<size_t>(desc_.threads));
     if (pool_ == nullptr) throw Error("ERR_OCTET_OUT_OF_MEMORY", "pthreadpool_create failed");
   }
+#ifdef OCTET_WITH_ONEDNN
+  // oneDNN sizes per-thread scratch buffers from the calling thread's OpenMP limit when a primitive is created:
+  // create with the same thread count every run uses.
+  onednn::SetThreads(desc_.threads);
+#endif
   for (const NodeDesc& node : desc_.nodes) {
     OpContext ctx(desc_, node, pointers_, pool_, desc_.threads);
     std::unique_ptr<Op> op;

@@ -53,6 +53,9 @@ class OnednnConvolution final : public Op {
                          static_cast<float>(hi - dst_zp_));
       attr.set_post_ops(ops);
     }
+    // A user scratchpad owned by the op: the library-managed one is per thread and the run happens on a libuv
+    // worker thread, not on the thread that created the primitive.
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN int8 convolution", [&] {
       auto desc =
@@ -72,6 +75,8 @@ class OnednnConvolution final : public Op {
       args_ = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, ctx.in_ptr(0))},
                {DNNL_ARG_WEIGHTS, weights_},
                {DNNL_ARG_DST, memory(pd.dst_desc(), engine, ctx.out_ptr(0))}};
+      scratchpad_ = memory(pd.scratchpad_desc(), engine);
+      args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
       if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
       memory::desc zp_md({1}, memory::data_type::s32, memory::format_tag::x);
       if (src_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(zp_md, engine, &src_zp_));
@@ -97,6 +102,7 @@ class OnednnConvolution final : public Op {
   std::string impl_;
   dnnl::convolution_forward primitive_;
   memory weights_;
+  memory scratchpad_;
   std::unordered_map<int, memory> args_;
 };
 
