@@ -94,3 +94,22 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from './calibration/index.js';
+export {
+  createPlan,
+  validatePlan,
+  PreparedPlan,
+  PLAN_OPS,
+  PLAN_DTYPES,
+  type Plan,
+  type PlanValue,
+  type PlanNode,
+  type PlanQuant,
+  type PlanDType,
+  type PlanOp,
+  type PlanAttr,
+  type PlanBackend,
+  type PlanTypedArray,
+  type PlanNodeProfile,
+  type PlanRunOptions,
+} from './runtime/plan.js';
+export { runReference } from './runtime/reference/interpreter.js';

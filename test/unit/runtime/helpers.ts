@@ -69,7 +69,9 @@ export function randomFloat(n: number, seed: number, lo = -1, hi = 1): Float32Ar
 
 export function randomInts(n: number, seed: number, lo: number, hi: number, Ctor: typeof Int8Array | typeof Uint8Array = Int8Array): Int8Array | Uint8Array {
   const next = rng(seed);
-  return Ctor.from({ length: n }, () => lo + Math.floor(next() * (hi - lo + 1)));
+  const out = new Ctor(n);
+  for (let i = 0; i < n; i++) out[i] = lo + Math.floor(next() * (hi - lo + 1));
+  return out;
 }
 
 export function count(shape: number[]): number {
