@@ -28,7 +28,8 @@ export { Model, type OpsetImport } from './ir/model.js';
 export { Graph, type AddNodeOptions } from './ir/graph.js';
 export { Node, type Attribute, type AttributeType, type AttributeValue } from './ir/node.js';
 export { Value, tensorType, formatShape, type Dim, type TensorType, type OpaqueType, type ValueType } from './ir/value.js';
-export { Tensor, sizeOf, type TensorInit, type ExternalDataInfo } from './ir/tensor.js';
+// The IR's tensor (initializers, attributes) is IrTensor; `Tensor` is the onnxruntime-shaped runtime tensor.
+export { Tensor as IrTensor, sizeOf, type TensorInit, type ExternalDataInfo } from './ir/tensor.js';
 export { verifyModel, assertValid, type VerifyIssue } from './ir/verify.js';
 export { inferShapes, broadcastShapes, type InferShapesOptions, type InferShapesResult } from './ir/shape-inference.js';
 export { evaluateNode } from './ir/evaluate.js';
@@ -94,6 +95,18 @@ export {
   type ProgressOptions,
   type ProgressStream,
 } from './calibration/index.js';
+export { Tensor, type TensorType as RuntimeTensorType, type TensorData, type TensorDataTypeMap } from './runtime/tensor.js';
+export {
+  type InferenceSession as InferenceSessionInterface,
+  type SessionOptions,
+  type RunOptions,
+  type FeedsType,
+  type ReturnType as RunResult,
+  type ValueMetadata,
+  type ExecutionBackend,
+} from './runtime/inference-session.js';
+export { InferenceSession, InferenceSessionImpl } from './runtime/inference-session-impl.js';
+export { lowerModel, unsupportedNodes, type LoweredModel, type LowerOptions } from './lower/lower.js';
 export {
   createPlan,
   validatePlan,

@@ -1,0 +1,202 @@
+/**
+ * Integer kernels from QDQ patterns. Matching happens before lowering; each match registers an emitter that
+ * runs when the topological walk reaches the anchor node, so the plan stays in execution order.
+ *
+ *   Before:  xq ─DQ─▶ x ─┐
+ *            wq ─DQ─▶ w ─┼─ Conv ─[Relu/Clip]─▶ y ─Q─▶ yq        (Gemm / MatMul alike)
+ *            bq ─DQ─▶ b ─┘
+ *   After:   xq ─ Conv(int8: xq, wq OHWI per channel, bq int32, clamp) ─▶ yq
+ *
+ *   y = S_x·S_w[o]/S_y · Σ (xq − Z_x)·wq + bq, rounded, + Z_y: the kernel requantizes in its output stage, so
+ *   the float tensors x, w, b and y never exist.
+ *
+ *   Before:  aq ─DQ─▶ a ─┐
+ *            bq ─DQ─▶ b ─┴─ Add|Mul ─▶ y ─Q─▶ yq
+ *   After:   Add|Mul(int8: aq, bq) ─▶ yq
+ *
+ * QLinearConv / QLinearMatMul (QOperator models) become the same kernels directly. Anything that does not fit
+ * (asymmetric or uint8 weights, per-channel activations, mixed int8/uint8) stays float with its own Q/DQ.
+ */
+import type { Node } from '../ir/node.js';
+import type { Tensor as IrTensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
+import type { PlanAttr, PlanQuant } from '../runtime/plan.js';
+import { permute, staticShape, TO_NHWC, transposeData } from './builder.js';
+import type { Lowering } from './lower.js';
+
+interface QParams {
+  scale: Float32Array;
+  zeroPoint: Int32Array;
+  axis?: number;
+  dtype: 'int8' | 'uint8' | 'int32';
+}
+
+function sameQuant(a: QParams, b: QParams): boolean {
+  return a.dtype === b.dtype && a.axis === b.axis && a.scale.length === b.scale.length && a.scale.every((s, i) => s === b.scale[i]) && a.zeroPoint.every((z, i) => z === b.zeroPoint[i]);
+}
+
+function toQuant(q: QParams): PlanQuant {
+  return { scale: q.scale, zeroPoint: q.zeroPoint, ...(q.axis !== undefined ? { axis: q.axis } : {}) };
+}
+
+/** An activation read through a per-tensor DequantizeLinear: the int8/uint8 source and its parameters. */
+function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QParams; dq: Node } | undefined {
+  const dq = v?.producer;
+  if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '') return undefined;
+  const source = dq.input(0);
+  if (!source || source.isConstant) return undefined;
+  const q = L.qparamsOf(dq);
+  if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+  return { source, q, dq };
+}
+
+/** Constant symmetric int8 weights behind a DequantizeLinear (per tensor, or per channel along `axis`). */
+function dqWeights(L: Lowering, v: Value | null, axis: number): { t: IrTensor; q: QParams; dq: Node } | undefined {
+  const dq = v?.producer;
+  if (!dq || dq.opType !== 'DequantizeLinear') return undefined;
+  const t = L.graph.constantOf(dq.input(0));
+  if (!t || t.dtype !== 3) return undefined;
+  const q = L.qparamsOf(dq);
+  if (!q || q.dtype !== 'int8' || q.zeroPoint.some((z) => z !== 0)) return undefined;
+  if (q.axis !== undefined && q.axis !== axis) return undefined;
+  return { t, q, dq };
+}
+
+/** The QuantizeLinear nodes that read `v`, if all of them do with one per-tensor set of parameters. */
+function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | undefined {
+  if (v.isGraphOutput || v.consumers.length === 0) return undefined;
+  let first: QParams | undefined;
+  for (const c of v.consumers) {
+    if (c.opType !== 'QuantizeLinear' || c.domain !== '' || c.input(0) !== v) return undefined;
+    const q = L.qparamsOf(c);
+    if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+    if (first && !sameQuant(first, q)) return undefined;
+    first = q;
+  }
+  return first ? { nodes: [...new Set(v.consumers)], q: first } : undefined;
+}
+
+/** int32 bias for scale S_x·S_w[o]: from a DequantizeLinear of int32 data, or quantized from float. */
+function int32Bias(L: Lowering, v: Value | null, xs: number, ws: Float32Array, n: number): Int32Array | undefined | null {
+  if (!v) return undefined;
+  const dq = v.producer;
+  if (dq?.opType === 'DequantizeLinear') {
+    const t = L.graph.constantOf(dq.input(0));
+    if (t && t.dtype === 6 && t.size === n) return Int32Array.from(t.asInt32());
+  }
+  const t = L.graph.constantOf(v);
+  if (!t || t.size !== n) return null;
+  const f = t.toFloat32();
+  return Int32Array.from(f, (b, o) => {
+    const q = Math.round(b / (xs * ws[ws.length === 1 ? 0 : o]));
+    return Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, q));
+  });
+}
+
+/** Makes the int8 source `v` carry `q` in the plan (a graph input may not have it yet). */
+function ensureQuant(L: Lowering, v: Value, id: number, q: QParams, layout: 'plain' | 'nhwc'): boolean {
+  const pv = L.b.plan.values[id];
+  if (pv.dtype !== q.dtype) return false;
+  if (!pv.quant) pv.quant = toQuant(q);
+  void layout;
+  return pv.quant.scale.length === 1 && pv.quant.scale[0] === q.scale[0] && pv.quant.zeroPoint[0] === q.zeroPoint[0];
+}
+
+export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
+  const emitters = new Map<Node, () => void>();
+  const absorbedDq = new Map<Node, number>();
+  const absorb = (dq: Node): void => {
+    absorbedDq.set(dq, (absorbedDq.get(dq) ?? 0) + 1);
+  };
+  const backend = L.options.int8Backend;
+
+  for (const node of L.graph.nodes) {
+    if (node.domain !== '') continue;
+    const op = node.opType;
+    if (op === 'Conv' || op === 'Gemm' || op === 'MatMul') {
+      const x = dqActivation(L, node.input(0));
+      if (!x) continue;
+      const xs = staticShape(node.input(0)!);
+      const isConv = op === 'Conv';
+      if (isConv && xs.length !== 4) continue;
+      if (!isConv && xs.length < 2) continue;
+      const transB = op === 'Gemm' ? node.getInt('transB', 0) : 0;
+      if (op === 'Gemm' && (node.getInt('transA', 0) !== 0 || node.getFloat('alpha', 1) !== 1 || node.getFloat('beta', 1) !== 1)) continue;
+      const weightAxis = isConv || transB === 1 ? 0 : 1;
+      const w = dqWeights(L, node.input(1), weightAxis);
+      if (!w) continue;
+      const clamp = L.clampOf(node);
+      const out = clamp ? clamp.output : node.output(0)!;
+      const y = qConsumers(L, out);
+      if (!y || y.q.dtype !== x.q.dtype) continue;
+      const n = isConv ? w.t.dims[0] : transB ? w.t.dims[0] : w.t.dims[1];
+      const bias = int32Bias(L, node.input(2), x.q.scale[0], w.q.scale, n);
+      if (bias === null) continue;
+
+      absorb(x.dq);
+      absorb(w.dq);
+      if (node.input(2)?.producer?.opType === 'DequantizeLinear') absorb(node.input(2)!.producer!);
+      L.done.add(node);
+      clamp?.nodes.forEach((c) => L.done.add(c));
+      y.nodes.forEach((c) => L.done.add(c));
+      emitters.set(node, () => {
+        const layout = isConv ? 'nhwc' : 'plain';
+        const xid = L.b.get(x.source, layout);
+        if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
+        const yValue = y.nodes[0].output(0)!;
+        L.b.setQuant(yValue, y.q);
+        const yid = L.b.define(yValue, layout);
+        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        const wq = Int8Array.from(w.t.asInt8());
+        const wquant: PlanQuant = { scale: w.q.scale, zeroPoint: new Int32Array(w.q.scale.length), ...(w.q.scale.length > 1 ? { axis: 0 } : {}) };
+        const attrs: Record<string, PlanAttr> = { ...(clamp?.attrs ?? {}) };
+        let wid: number;
+        if (isConv) {
+          const dims = [...w.t.dims];
+          wid = L.b.addConstant(`${node.input(1)!.name}:ohwi`, 'int8', permute(dims, TO_NHWC), transposeData(wq, dims, TO_NHWC), wquant);
+          Object.assign(attrs, L.windowAttrs(node, xs, staticShape(node.output(0)!)));
+        } else {
+          const [r, c] = w.t.dims;
+          const nk = transB ? wq : transposeData(wq, [r, c], [1, 0]);
+          wid = L.b.addConstant(`${node.input(1)!.name}:nk`, 'int8', [n, nk.length / n], nk, wquant);
+        }
+        const inputs = [xid, wid];
+        if (bias) inputs.push(L.b.addConstant(`${node.name || op}:bias_q`, 'int32', [n], bias));
+        L.b.addNode(node.name || `${op}_q`, isConv ? 'Conv' : 'FullyConnected', inputs, [yid], attrs, backend);
+      });
+      continue;
+    }
+    if (op === 'Add' || op === 'Mul') {
+      const a = dqActivation(L, node.input(0));
+      const b = dqActivation(L, node.input(1));
+      if (!a || !b || a.q.dtype !== b.q.dtype) continue;
+      const y = qConsumers(L, node.output(0)!);
+      if (!y || y.q.dtype !== a.q.dtype) continue;
+      absorb(a.dq);
+      absorb(b.dq);
+      L.done.add(node);
+      y.nodes.forEach((c) => L.done.add(c));
+      emitters.set(node, () => {
+        const rank = staticShape(node.output(0)!).length;
+        const nhwc = rank === 4 && [a.source, b.source].every((s) => staticShape(s).length === 4 && L.b.current(s, 'nhwc') === 'nhwc');
+        const layout = nhwc ? 'nhwc' : 'plain';
+        const aid = L.b.get(a.source, layout);
+        const bid = L.b.get(b.source, layout);
+        if (!ensureQuant(L, a.source, aid, a.q, layout) || !ensureQuant(L, b.source, bid, b.q, layout)) {
+          throw new Error(`int8 inputs of ${node.label} have other quantization parameters than their DequantizeLinear`);
+        }
+        const yValue = y.nodes[0].output(0)!;
+        L.b.setQuant(yValue, y.q);
+        const yid = L.b.define(yValue, layout);
+        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        L.b.addNode(node.name || `${op}_q`, op, [aid, bid], [yid]);
+      });
+    }
+  }
+  // A DequantizeLinear read only by absorbed nodes produces nothing anyone needs.
+  for (const [dq, uses] of absorbedDq) {
+    const out = dq.output(0);
+    if (out && !out.isGraphOutput && out.consumers.length === uses) L.done.add(dq);
+  }
+  return emitters;
+}

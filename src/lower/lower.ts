@@ -1,0 +1,717 @@
+/**
+ * Lowering: a canonical ONNX graph with static shapes → a Plan for the native executor (docs/plan-format.md).
+ *
+ * Integer kernels come from patterns (int8-patterns.ts): DequantizeLinear → Conv/Gemm/MatMul [→ Relu/Clip] →
+ * QuantizeLinear becomes one int8 Conv/FullyConnected (QLinearConv and QLinearMatMul too), DQ → Add/Mul → Q
+ * an int8 Add/Mul. Everything else runs in float32, with the model's own Q/DQ nodes as conversions.
+ * Layout: Conv, ConvTranspose, pooling and Resize run NHWC; elementwise ops and Concat follow their inputs'
+ * layout; other ops see the ONNX layout. Layout changes happen once per value (builder.ts).
+ */
+import { OnnxError } from '../onnx/errors.js';
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import type { Value } from '../ir/value.js';
+import type { FusedActivation } from '../passes/tag-activations.js';
+import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
+import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
+import { lowerInt8Patterns } from './int8-patterns.js';
+
+export interface LowerOptions {
+  threads: number;
+  /** Backend for int8 Conv / FullyConnected. */
+  int8Backend: PlanBackend;
+}
+
+export interface LoweredModel {
+  plan: Plan;
+  /** For each graph input / output, in graph order: the plan value id. */
+  inputIds: number[];
+  outputIds: number[];
+  /** How many model nodes became int8 kernels. */
+  int8Nodes: number;
+}
+
+/** Ops that run on NHWC data when their input is 4-D. */
+const NHWC_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
+/** Ops whose result does not depend on layout, so they run in whatever layout their inputs have. */
+const ELEMENTWISE = new Set([
+  'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
+  'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', 'Cast',
+]);
+const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round']);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+
+/** What lowering accepts, for the create()-time support check. */
+export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
+  ...NHWC_OPS, ...ELEMENTWISE, 'Max', 'Min', 'Gemm', 'MatMul', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum',
+  'ReduceMax', 'ReduceMin', 'Resize', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout',
+  'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
+  'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'Shape', 'Constant',
+]);
+
+/** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
+export function unsupportedNodes(graph: Graph): Node[] {
+  return graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType));
+}
+
+export class Lowering {
+  readonly b: PlanBuilder;
+  readonly graph: Graph;
+  readonly options: LowerOptions;
+  /** Nodes already lowered as part of a pattern. */
+  readonly done = new Set<Node>();
+
+  constructor(model: Model, options: LowerOptions) {
+    this.graph = model.graph;
+    this.options = options;
+    this.b = new PlanBuilder(options.threads);
+  }
+
+  lower(): LoweredModel {
+    const g = this.graph;
+    const bad = unsupportedNodes(g);
+    if (bad.length > 0) {
+      const ops = [...new Set(bad.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))];
+      throw new OnnxError(`the runtime does not support ${ops.join(', ')} (${bad.length} node${bad.length > 1 ? 's' : ''}, first ${bad[0].label})`, { node: bad[0].id });
+    }
+    const inputIds = g.inputs.filter((v) => !v.initializer).map((v) => this.b.define(v, 'plain'));
+    this.b.plan.inputs = inputIds;
+    const emitters = lowerInt8Patterns(this);
+    for (const node of g.topologicalOrder()) {
+      if (this.done.has(node)) continue;
+      try {
+        const emit = emitters.get(node);
+        if (emit) emit();
+        else this.lowerNode(node);
+      } catch (err) {
+        if (err instanceof OnnxError) throw err;
+        throw new OnnxError(`cannot lower ${node.label}: ${(err as Error).message}`, { node: node.id });
+      }
+    }
+    const outputIds = g.outputs.map((v) => {
+      const id = this.b.get(v, 'plain');
+      // A graph output that is also an input or a constant needs its own buffer.
+      if (this.b.plan.inputs.includes(id) || this.b.plan.values[id].data) {
+        const copy = this.b.addValue({ ...this.b.plan.values[id], name: `${v.name}:out`, data: undefined });
+        this.b.addNode(`${v.name}:copy`, 'Identity', [id], [copy]);
+        return copy;
+      }
+      return id;
+    });
+    this.b.plan.outputs = outputIds;
+    return { plan: this.b.plan, inputIds, outputIds, int8Nodes: emitters.size };
+  }
+
+  /** Layout to run an elementwise/concat node in: NHWC when every non-constant input is 4-D and NHWC already. */
+  private followLayout(node: Node): Layout {
+    const out = node.output(0);
+    if (!out || staticShape(out).length !== 4) return 'plain';
+    let sawNhwc = false;
+    for (const v of node.inputs) {
+      if (!v) continue;
+      const rank = staticShape(v).length;
+      if (v.isConstant) {
+        if (rank === 4 || staticShape(v).every((d) => d === 1)) continue;
+        if (rank > 4) return 'plain';
+        continue; // lower-rank constants are broadcast up to 4-D below
+      }
+      if (rank !== 4 || this.b.current(v, 'nhwc') !== 'nhwc') return 'plain';
+      sawNhwc = true;
+    }
+    return sawNhwc ? 'nhwc' : 'plain';
+  }
+
+  /** The plan id of input v in `layout`; constants of lower rank are broadcast up to 4-D first for NHWC. */
+  input(v: Value, layout: Layout): number {
+    if (layout === 'nhwc' && v.isConstant && staticShape(v).length < 4) {
+      const t = this.graph.constantOf(v)!;
+      const dims = [...Array(4 - t.dims.length).fill(1), ...t.dims];
+      const dtype = planDType(t.dtype, `constant '${v.name}'`);
+      return this.b.addConstant(`${v.name}:nhwc`, dtype, permute(dims, TO_NHWC), transposeData(tensorData(t, dtype), dims, TO_NHWC));
+    }
+    return this.b.get(v, layout);
+  }
+
+  out(v: Value, layout: Layout): number {
+    return this.b.define(v, layout);
+  }
+
+  private attrsOfActivation(act: FusedActivation | undefined): Record<string, PlanAttr> | undefined {
+    if (!act) return undefined;
+    if (act.kind === 'Relu') return { activationMin: 0 };
+    if (act.kind === 'Clip') return { ...(Number.isFinite(act.params.min) ? { activationMin: act.params.min } : {}), ...(Number.isFinite(act.params.max) ? { activationMax: act.params.max } : {}) };
+    return undefined;
+  }
+
+  /** A Relu/Clip fused by tag-activations: the producer writes the activation's output directly. */
+  clampOf(node: Node): { attrs: Record<string, PlanAttr>; output: Value; nodes: Node[] } | undefined {
+    const act = node.tags.fusedActivation as FusedActivation | undefined;
+    const attrs = this.attrsOfActivation(act);
+    return act && attrs ? { attrs, output: act.output, nodes: act.nodes } : undefined;
+  }
+
+  private lowerNode(node: Node): void {
+    const op = node.opType;
+    const x = node.input(0);
+    const y = node.output(0);
+    const name = node.name || `${op}_${this.b.plan.nodes.length}`;
+    if (op === 'Constant' || op === 'Shape') {
+      if (y && !y.isConstant) throw new OnnxError(`${node.label} was not folded to a constant`, { node: node.id });
+      return;
+    }
+    if (!y) throw new OnnxError(`${node.label} has no output`, { node: node.id });
+    if (y.isConstant) return;
+    if (!x) throw new OnnxError(`${node.label} has no first input`, { node: node.id });
+
+    if (NHWC_OPS.has(op) || (op === 'Resize' && staticShape(x).length === 4 && this.resizeIsSpatial(node))) {
+      this.lowerSpatial(node, name);
+      return;
+    }
+    if (ELEMENTWISE.has(op)) {
+      const layout = this.followLayout(node);
+      this.lowerElementwise(node, name, layout);
+      return;
+    }
+    if (op === 'Concat') {
+      const layout = this.followLayout(node);
+      const rank = staticShape(y).length;
+      let axis = node.getInt('axis');
+      if (axis < 0) axis += rank;
+      const ins = node.inputs.filter((v): v is Value => v !== null).map((v) => this.input(v, layout));
+      this.b.addNode(name, 'Concat', ins, [this.out(y, layout)], { axis: layout === 'nhwc' ? TO_NHWC.indexOf(axis) : axis });
+      return;
+    }
+    const xin = (): number => this.b.get(x, 'plain');
+    switch (op) {
+      case 'Identity':
+      case 'Dropout':
+        this.b.alias(y, this.b.current(x) ?? 'plain', this.b.get(x, this.b.current(x) ?? 'plain'));
+        return;
+      case 'Reshape':
+      case 'Flatten':
+      case 'Squeeze':
+      case 'Unsqueeze':
+        this.b.addNode(name, 'Reshape', [xin()], [this.out(y, 'plain')]);
+        return;
+      case 'Transpose': {
+        const rank = staticShape(x).length;
+        const perm = node.getInts('perm', [...Array(rank).keys()].reverse());
+        this.b.addNode(name, 'Transpose', [xin()], [this.out(y, 'plain')], { perm });
+        return;
+      }
+      case 'Softmax':
+      case 'LogSoftmax': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        if (axis !== rank - 1) {
+          // Softmax over an inner axis: move it last, run, move back.
+          const perm = [...Array(rank).keys()].filter((d) => d !== axis).concat(axis);
+          const inv = perm.map((_, i) => perm.indexOf(i));
+          const shape = permute(staticShape(x), perm);
+          const t1 = this.b.addValue({ name: `${x.name}:sm_in`, dtype: 'float32', shape });
+          const t2 = this.b.addValue({ name: `${y.name}:sm_out`, dtype: 'float32', shape });
+          this.b.addNode(`${name}:pre`, 'Transpose', [xin()], [t1], { perm });
+          this.b.addNode(name, op, [t1], [t2], { axis: rank - 1 });
+          this.b.addNode(`${name}:post`, 'Transpose', [t2], [this.out(y, 'plain')], { perm: inv });
+          return;
+        }
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis });
+        return;
+      }
+      case 'ReduceMean':
+      case 'ReduceSum':
+      case 'ReduceMax':
+      case 'ReduceMin': {
+        const rank = staticShape(x).length;
+        const axesT = this.graph.constantOf(node.input(1));
+        let axes = axesT ? axesT.toNumbers() : node.getInts('axes', []);
+        axes = axes.map((a) => (a < 0 ? a + rank : a));
+        if (axes.length === 0 && node.getInt('noop_with_empty_axes', 0) === 1) {
+          this.b.addNode(name, 'Identity', [xin()], [this.out(y, 'plain')]);
+          return;
+        }
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axes, keepdims: node.getInt('keepdims', 1) });
+        return;
+      }
+      case 'Gemm':
+        this.lowerGemm(node, name);
+        return;
+      case 'MatMul':
+        this.lowerMatMul(node, name);
+        return;
+      case 'Split': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        const outs = node.outputs.filter((v): v is Value => v !== null).map((v) => this.out(v, 'plain'));
+        this.b.addNode(name, 'Split', [xin()], outs, { axis });
+        return;
+      }
+      case 'Slice': {
+        const rank = staticShape(x).length;
+        const c = (i: number): number[] | undefined => {
+          const v = node.input(i);
+          if (!v) return undefined;
+          const t = this.graph.constantOf(v);
+          if (!t) throw new OnnxError(`${node.label}: input ${i} ('${v.name}') must be constant`, { node: node.id });
+          return t.toNumbers();
+        };
+        const xshape = staticShape(x);
+        const axes = (c(3) ?? c(1)!.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+        // INT64_MAX / INT64_MIN style bounds become the equivalent in-range ones (ONNX clamps them anyway).
+        const bound = (list: number[]): number[] => list.map((n, i) => Math.max(-(xshape[axes[i]] + 1), Math.min(xshape[axes[i]] + 1, n)));
+        const starts = bound(c(1)!);
+        const ends = bound(c(2)!);
+        const steps = c(4) ?? starts.map(() => 1);
+        this.b.addNode(name, 'Slice', [xin()], [this.out(y, 'plain')], { starts, ends, axes, steps });
+        return;
+      }
+      case 'Pad': {
+        const mode = node.getString('mode', 'constant');
+        const padsT = this.graph.constantOf(node.input(1));
+        if (!padsT) throw new OnnxError(`${node.label}: pads must be constant`, { node: node.id });
+        const valueT = this.graph.constantOf(node.input(2));
+        const rank = staticShape(x).length;
+        let pads = padsT.toNumbers();
+        const axesT = this.graph.constantOf(node.input(3));
+        if (axesT) {
+          const axes = axesT.toNumbers().map((a) => (a < 0 ? a + rank : a));
+          const full = new Array<number>(2 * rank).fill(0);
+          axes.forEach((a, i) => {
+            full[a] = pads[i];
+            full[a + rank] = pads[i + axes.length];
+          });
+          pads = full;
+        }
+        if (mode === 'constant') {
+          this.b.addNode(name, 'Pad', [xin()], [this.out(y, 'plain')], { pads, value: valueT ? valueT.toNumbers()[0] : 0 });
+        } else if (mode === 'reflect' || mode === 'edge') {
+          this.lowerReflectPad(name, x, y, pads, mode);
+        } else {
+          throw new OnnxError(`${node.label}: Pad mode '${mode}' is not supported`, { node: node.id });
+        }
+        return;
+      }
+      case 'Gather': {
+        const idx = node.input(1)!;
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, 'Gather', [xin(), this.b.get(idx, 'plain')], [this.out(y, 'plain')], { axis });
+        return;
+      }
+      case 'Resize':
+        this.b.addNode(name, 'Resize', [xin()], [this.out(y, 'plain')], this.resizeAttrs(node));
+        return;
+      case 'QuantizeLinear':
+      case 'DequantizeLinear':
+        this.lowerQdq(node, name);
+        return;
+      case 'DynamicQuantizeLinear': {
+        const outs = node.outputs.map((v) => (v ? this.out(v, 'plain') : -1));
+        this.b.addNode(name, 'DynamicQuantizeLinear', [xin()], outs);
+        return;
+      }
+      case 'MatMulInteger': {
+        const ins = node.inputs.map((v) => (v ? this.b.get(v, 'plain') : -1));
+        this.b.addNode(name, 'MatMulInteger', ins, [this.out(y, 'plain')]);
+        return;
+      }
+      case 'QLinearConv':
+      case 'QLinearMatMul':
+        throw new OnnxError(`${node.label}: this ${op} could not be lowered to an int8 kernel (unsupported zero points or types)`, { node: node.id });
+      default:
+        throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
+    }
+  }
+
+  /** Reflect / edge padding as Slices (negative steps mirror) and a Concat, one axis at a time. */
+  private lowerReflectPad(name: string, x: Value, y: Value, pads: number[], mode: 'reflect' | 'edge'): void {
+    const rank = staticShape(x).length;
+    let cur = this.b.get(x, 'plain');
+    let shape = staticShape(x);
+    const dtype = this.b.plan.values[cur].dtype;
+    const axes = [...Array(rank).keys()].filter((a) => pads[a] > 0 || pads[a + rank] > 0);
+    axes.forEach((axis, k) => {
+      const [before, after] = [pads[axis], pads[axis + rank]];
+      const len = shape[axis];
+      if (mode === 'reflect' && (before >= len || after >= len)) throw new OnnxError(`Pad '${name}': reflect padding ${Math.max(before, after)} needs an axis longer than ${len}`, {});
+      const parts: number[] = [];
+      const slice = (tag: string, start: number, end: number, step: number, count: number): number => {
+        const sshape = [...shape];
+        sshape[axis] = count;
+        const id = this.b.addValue({ name: `${name}:${tag}${axis}`, dtype, shape: sshape });
+        this.b.addNode(`${name}:${tag}${axis}`, 'Slice', [cur], [id], { starts: [start], ends: [end], axes: [axis], steps: [step] });
+        return id;
+      };
+      const edge = (tag: string, at: number, count: number): number => {
+        // Edge: repeat one slice `count` times.
+        const one = slice(`${tag}1_`, at, at + 1, 1, 1);
+        if (count === 1) return one;
+        const sshape = [...shape];
+        sshape[axis] = count;
+        const id = this.b.addValue({ name: `${name}:${tag}${axis}`, dtype, shape: sshape });
+        this.b.addNode(`${name}:${tag}${axis}`, 'Concat', new Array(count).fill(one), [id], { axis });
+        return id;
+      };
+      if (before > 0) parts.push(mode === 'reflect' ? slice('lo', before, 0, -1, before) : edge('lo', 0, before));
+      parts.push(cur);
+      if (after > 0) parts.push(mode === 'reflect' ? slice('hi', len - 2, len - 2 - after, -1, after) : edge('hi', len - 1, after));
+      const outShape = [...shape];
+      outShape[axis] = len + before + after;
+      const last = k === axes.length - 1;
+      const out = last ? this.out(y, 'plain') : this.b.addValue({ name: `${name}:pad${axis}`, dtype, shape: outShape });
+      this.b.addNode(`${name}:pad${axis}`, 'Concat', parts, [out], { axis });
+      cur = out;
+      shape = outShape;
+    });
+    if (axes.length === 0) this.b.addNode(name, 'Identity', [cur], [this.out(y, 'plain')]);
+  }
+
+  private resizeIsSpatial(node: Node): boolean {
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const xs = staticShape(x);
+    const ys = staticShape(y);
+    return xs[0] === ys[0] && xs[1] === ys[1];
+  }
+
+  private resizeAttrs(node: Node): Record<string, PlanAttr> {
+    return {
+      mode: node.getString('mode', 'nearest'),
+      coordinateTransformationMode: node.getString('coordinate_transformation_mode', 'half_pixel'),
+      nearestMode: node.getString('nearest_mode', 'round_prefer_floor'),
+    };
+  }
+
+  /** Conv / ConvTranspose / pooling / spatial Resize on NHWC (1-D convs as 2-D with H = 1). */
+  private lowerSpatial(node: Node, name: string): void {
+    const op = node.opType;
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const xs = staticShape(x);
+    if (xs.length === 3 && (op === 'Conv' || op === 'MaxPool' || op === 'AveragePool' || op === 'GlobalAveragePool')) {
+      this.lowerSpatial1d(node, name);
+      return;
+    }
+    if (xs.length !== 4) throw new OnnxError(`${node.label}: only 1-D and 2-D ${op} are supported (input is ${xs.length}-D)`, { node: node.id });
+    if (op === 'Resize') {
+      this.b.addNode(name, 'Resize', [this.b.get(x, 'nhwc')], [this.out(y, 'nhwc')], this.resizeAttrs(node));
+      return;
+    }
+    if (op === 'GlobalAveragePool') {
+      this.b.addNode(name, 'GlobalAveragePool', [this.b.get(x, 'nhwc')], [this.out(y, 'nhwc')]);
+      return;
+    }
+    const clamp = op === 'Conv' || op === 'ConvTranspose' ? this.clampOf(node) : undefined;
+    const outValue = clamp ? clamp.output : y;
+    const attrs: Record<string, PlanAttr> = { ...this.windowAttrs(node, xs, staticShape(y)), ...(clamp?.attrs ?? {}) };
+    const inputs = [this.b.get(x, 'nhwc')];
+    if (op === 'Conv' || op === 'ConvTranspose') {
+      const w = node.input(1)!;
+      const wt = this.graph.constantOf(w);
+      if (!wt) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
+      const wdims = [...wt.dims];
+      let wdata = tensorData(wt, 'float32') as Float32Array;
+      let ohwi: number[];
+      if (op === 'Conv') {
+        ohwi = permute(wdims, TO_NHWC);
+        wdata = transposeData(wdata, wdims, TO_NHWC);
+      } else {
+        // ConvTranspose weights are [C_in, C_out/g, kh, kw]; the plan wants [C_out, kh, kw, C_in/g] per group.
+        const group = node.getInt('group', 1);
+        const [cin, coutg, kh, kw] = wdims;
+        const cing = cin / group;
+        const out = new Float32Array(wdata.length);
+        for (let g = 0; g < group; g++)
+          for (let o = 0; o < coutg; o++)
+            for (let i = 0; i < kh; i++)
+              for (let j = 0; j < kw; j++)
+                for (let c = 0; c < cing; c++) {
+                  out[((((g * coutg + o) * kh + i) * kw + j) * cing) + c] = wdata[(((g * cing + c) * coutg + o) * kh + i) * kw + j];
+                }
+        wdata = out;
+        ohwi = [coutg * group, kh, kw, cing];
+        attrs.group = group;
+      }
+      inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', ohwi, wdata));
+      const bias = node.input(2);
+      if (bias) inputs.push(this.b.get(bias, 'plain'));
+      if (clamp) clamp.nodes.forEach((n) => this.done.add(n));
+    }
+    const planOp = op === 'Conv' ? 'Conv' : op === 'ConvTranspose' ? 'ConvTranspose' : op === 'MaxPool' ? 'MaxPool' : 'AveragePool';
+    this.b.addNode(name, planOp, inputs, [this.out(outValue, 'nhwc')], attrs);
+  }
+
+  private lowerSpatial1d(node: Node, name: string): void {
+    // [N, C, L] → [N, C, 1, L] → 2-D op → [N, C', 1, L'] → [N, C', L'], all in the ONNX layout at the edges.
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const clamp = node.opType === 'Conv' ? this.clampOf(node) : undefined;
+    const outValue = clamp ? clamp.output : y;
+    const xs = staticShape(x);
+    const ys = staticShape(y);
+    const nlc = this.b.addValue({ name: `${x.name}:nlc`, dtype: 'float32', shape: [xs[0], xs[2], xs[1]] });
+    this.b.addNode(`${name}:to_nlc`, 'Transpose', [this.b.get(x, 'plain')], [nlc], { perm: [0, 2, 1] });
+    const x4 = this.b.addValue({ name: `${x.name}:nhwc1d`, dtype: 'float32', shape: [xs[0], 1, xs[2], xs[1]] });
+    this.b.addNode(`${name}:as4d`, 'Reshape', [nlc], [x4]);
+    const y4 = this.b.addValue({ name: `${y.name}:nhwc1d`, dtype: 'float32', shape: [ys[0], 1, ys[2], ys[1]] });
+    const attrs: Record<string, PlanAttr> = { ...this.windowAttrs(node, [xs[0], xs[1], 1, xs[2]], [ys[0], ys[1], 1, ys[2]], true), ...(clamp?.attrs ?? {}) };
+    const inputs = [x4];
+    if (node.opType === 'Conv') {
+      const w = node.input(1)!;
+      const wt = this.graph.constantOf(w);
+      if (!wt) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
+      const [o, i, k] = wt.dims;
+      // OIK → O,1,K,I
+      inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', [o, 1, k, i], transposeData(tensorData(wt, 'float32') as Float32Array, [o, i, k], [0, 2, 1])));
+      const bias = node.input(2);
+      if (bias) inputs.push(this.b.get(bias, 'plain'));
+      if (clamp) clamp.nodes.forEach((n) => this.done.add(n));
+    }
+    const planOp = node.opType === 'Conv' ? 'Conv' : node.opType === 'GlobalAveragePool' ? 'GlobalAveragePool' : node.opType === 'MaxPool' ? 'MaxPool' : 'AveragePool';
+    this.b.addNode(name, planOp, inputs, [y4], planOp === 'GlobalAveragePool' ? undefined : attrs);
+    const y3 = this.b.addValue({ name: `${y.name}:nlc`, dtype: 'float32', shape: [ys[0], ys[2], ys[1]] });
+    this.b.addNode(`${name}:as3d`, 'Reshape', [y4], [y3]);
+    this.b.addNode(`${name}:to_ncl`, 'Transpose', [y3], [this.out(outValue, 'plain')], { perm: [0, 2, 1] });
+  }
+
+  /** kernelShape / strides / dilations / pads [t, l, b, r] (+ ceil_mode and auto_pad resolved into pads). */
+  windowAttrs(node: Node, xs: number[], ys: number[], oneD = false): Record<string, PlanAttr> {
+    const op = node.opType;
+    const expand = (a: number[], fill: number): number[] => (oneD ? [fill, ...a] : a);
+    let kernel: number[];
+    if (op === 'Conv' || op === 'ConvTranspose') {
+      const w = this.graph.constantOf(node.input(1));
+      kernel = w ? [...w.dims].slice(2) : node.getInts('kernel_shape');
+      if (oneD) kernel = [1, ...kernel];
+    } else {
+      kernel = expand(node.getInts('kernel_shape'), 1);
+    }
+    const strides = expand(node.getInts('strides', oneD ? [1] : [1, 1]), 1);
+    const dilations = expand(node.getInts('dilations', oneD ? [1] : [1, 1]), 1);
+    let pads = node.getInts('pads', oneD ? [0, 0] : [0, 0, 0, 0]);
+    if (oneD) pads = [0, pads[0], 0, pads[1]];
+    const autoPad = node.getString('auto_pad', 'NOTSET');
+    const [ih, iw] = [xs[2], xs[3]];
+    const [oh, ow] = [ys[2], ys[3]];
+    if (op !== 'ConvTranspose' && (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER')) {
+      const total = [0, 1].map((d) => Math.max(0, ((d === 0 ? oh : ow) - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - (d === 0 ? ih : iw)));
+      const begin = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
+      pads = [begin[0], begin[1], total[0] - begin[0], total[1] - begin[1]];
+    } else if (autoPad === 'VALID') {
+      pads = [0, 0, 0, 0];
+    }
+    if (op !== 'ConvTranspose') {
+      // ceil_mode (pooling) or any remainder: extra bottom/right padding so the kernel produces exactly ys.
+      for (let d = 0; d < 2; d++) {
+        const need = ((d === 0 ? oh : ow) - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - (d === 0 ? ih : iw) - pads[d] - pads[d + 2];
+        if (need > 0) pads[d + 2] += need;
+      }
+    }
+    const attrs: Record<string, PlanAttr> = { strides, pads };
+    if (op === 'Conv' || op === 'ConvTranspose') {
+      attrs.dilations = dilations;
+      attrs.group = node.getInt('group', 1);
+    } else {
+      attrs.kernelShape = kernel;
+      if (op === 'MaxPool') attrs.dilations = dilations;
+      if (op === 'AveragePool') attrs.countIncludePad = node.getInt('count_include_pad', 0);
+    }
+    if (op === 'ConvTranspose') {
+      const op2 = node.getInts('output_padding', [0, 0]);
+      // Output size may be set by output_shape: derive the output padding that yields ys.
+      const adj = [0, 1].map((d) => (d === 0 ? oh : ow) - (strides[d] * ((d === 0 ? ih : iw) - 1) + (kernel[d] - 1) * dilations[d] + 1 - pads[d] - pads[d + 2]));
+      attrs.outputPadding = adj.map((a, i) => (a >= 0 ? a : op2[i]));
+    }
+    return attrs;
+  }
+
+  private lowerElementwise(node: Node, name: string, layout: Layout): void {
+    const op = node.opType;
+    const y = node.output(0)!;
+    const ins = node.inputs.map((v) => (v ? this.input(v, layout) : -1));
+    if (UNARY_DIRECT.has(op) || BINARY.has(op)) {
+      this.b.addNode(name, op as never, ins, [this.out(y, layout)]);
+      return;
+    }
+    switch (op) {
+      case 'Max':
+      case 'Min': {
+        // Variadic in ONNX, binary in the plan.
+        let acc = ins[0];
+        for (let i = 1; i < ins.length; i++) {
+          const last = i === ins.length - 1;
+          const next = last ? this.out(y, layout) : this.b.addValue({ ...this.b.plan.values[ins[0]], name: `${y.name}:${i}`, data: undefined });
+          this.b.addNode(`${name}:${i}`, op, [acc, ins[i]], [next]);
+          acc = next;
+        }
+        if (ins.length === 1) this.b.addNode(name, 'Identity', [ins[0]], [this.out(y, layout)]);
+        return;
+      }
+      case 'Clip': {
+        const min = node.input(1) ? this.graph.constantOf(node.input(1))?.toNumbers()[0] : undefined;
+        const max = node.input(2) ? this.graph.constantOf(node.input(2))?.toNumbers()[0] : undefined;
+        if ((node.input(1) && min === undefined) || (node.input(2) && max === undefined)) {
+          throw new OnnxError(`${node.label}: Clip bounds must be constant`, { node: node.id });
+        }
+        this.b.addNode(name, 'Clip', [ins[0]], [this.out(y, layout)], { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
+        return;
+      }
+      case 'HardSigmoid':
+        this.b.addNode(name, 'HardSigmoid', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.2), beta: node.getFloat('beta', 0.5) });
+        return;
+      case 'LeakyRelu':
+        this.b.addNode(name, 'LeakyRelu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.01) });
+        return;
+      case 'Elu':
+        this.b.addNode(name, 'Elu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 1) });
+        return;
+      case 'Cast':
+        this.b.addNode(name, 'Cast', [ins[0]], [this.out(y, layout)]);
+        return;
+      default:
+        throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
+    }
+  }
+
+  private lowerGemm(node: Node, name: string): void {
+    const a = node.input(0)!;
+    const bv = node.input(1)!;
+    const y = node.output(0)!;
+    const transA = node.getInt('transA', 0);
+    const transB = node.getInt('transB', 0);
+    const alpha = node.getFloat('alpha', 1);
+    const beta = node.getFloat('beta', 1);
+    const bt = this.graph.constantOf(bv);
+    const c = node.input(2);
+    const ct = c ? this.graph.constantOf(c) : undefined;
+    const [, n] = transB ? [staticShape(bv)[1], staticShape(bv)[0]] : staticShape(bv);
+    if (transA === 0 && bt && (!c || (ct && ct.size === n))) {
+      const bdata = tensorData(bt, 'float32') as Float32Array;
+      const w = transB ? Float32Array.from(bdata) : transposeData(bdata, [...bt.dims], [1, 0]);
+      if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] *= alpha;
+      const inputs = [this.b.get(a, 'plain'), this.b.addConstant(`${bv.name}:nk`, 'float32', [n, w.length / n], w)];
+      if (ct) {
+        const bias = Float32Array.from(ct.toFloat32(), (v) => v * beta);
+        inputs.push(this.b.addConstant(`${c!.name}:bias`, 'float32', [n], bias));
+      }
+      const clamp = this.clampOf(node);
+      if (clamp) clamp.nodes.forEach((x) => this.done.add(x));
+      this.b.addNode(name, 'FullyConnected', inputs, [this.out(clamp ? clamp.output : y, 'plain')], clamp?.attrs);
+      return;
+    }
+    // General Gemm: MatMul (+ transposes) then alpha/beta/C as elementwise ops.
+    let aId = this.b.get(a, 'plain');
+    if (transA) {
+      const s = staticShape(a);
+      const t = this.b.addValue({ name: `${a.name}:T`, dtype: 'float32', shape: [s[1], s[0]] });
+      this.b.addNode(`${name}:transA`, 'Transpose', [aId], [t], { perm: [1, 0] });
+      aId = t;
+    }
+    let bId = this.b.get(bv, 'plain');
+    if (transB) {
+      const s = staticShape(bv);
+      const t = this.b.addValue({ name: `${bv.name}:T`, dtype: 'float32', shape: [s[1], s[0]] });
+      this.b.addNode(`${name}:transB`, 'Transpose', [bId], [t], { perm: [1, 0] });
+      bId = t;
+    }
+    const ys = staticShape(y);
+    const mm = c || alpha !== 1 ? this.b.addValue({ name: `${y.name}:mm`, dtype: 'float32', shape: ys }) : this.out(y, 'plain');
+    this.b.addNode(name, 'MatMul', [aId, bId], [mm]);
+    let acc = mm;
+    if (alpha !== 1) {
+      const s = this.b.addConstant(`${name}:alpha`, 'float32', [1], Float32Array.of(alpha));
+      const next = c ? this.b.addValue({ name: `${y.name}:alpha`, dtype: 'float32', shape: ys }) : this.out(y, 'plain');
+      this.b.addNode(`${name}:alpha`, 'Mul', [acc, s], [next]);
+      acc = next;
+    }
+    if (c) {
+      let cId = this.b.get(c, 'plain');
+      if (beta !== 1) {
+        const s = this.b.addConstant(`${name}:beta`, 'float32', [1], Float32Array.of(beta));
+        const t = this.b.addValue({ name: `${c.name}:beta`, dtype: 'float32', shape: staticShape(c) });
+        this.b.addNode(`${name}:beta`, 'Mul', [cId, s], [t]);
+        cId = t;
+      }
+      this.b.addNode(`${name}:bias`, 'Add', [acc, cId], [this.out(y, 'plain')]);
+    }
+  }
+
+  private lowerMatMul(node: Node, name: string): void {
+    const a = node.input(0)!;
+    const bv = node.input(1)!;
+    const y = node.output(0)!;
+    const bt = this.graph.constantOf(bv);
+    if (bt && bt.dims.length === 2 && staticShape(a).length >= 2 && bt.dtype === 1) {
+      const [k, n] = bt.dims;
+      const w = transposeData(tensorData(bt, 'float32') as Float32Array, [k, n], [1, 0]);
+      const clamp = this.clampOf(node);
+      if (clamp) clamp.nodes.forEach((x) => this.done.add(x));
+      this.b.addNode(name, 'FullyConnected', [this.b.get(a, 'plain'), this.b.addConstant(`${bv.name}:nk`, 'float32', [n, k], w)], [this.out(clamp ? clamp.output : y, 'plain')], clamp?.attrs);
+      return;
+    }
+    this.b.addNode(name, 'MatMul', [this.b.get(a, 'plain'), this.b.get(bv, 'plain')], [this.out(y, 'plain')]);
+  }
+
+  /** Quant parameters from a Q/DQ node's scale and zero-point inputs (constants). */
+  qparamsOf(node: Node): { scale: Float32Array; zeroPoint: Int32Array; axis?: number; dtype: 'int8' | 'uint8' | 'int32' } | undefined {
+    const s = this.graph.constantOf(node.input(1));
+    const zv = node.input(2);
+    const z = zv ? this.graph.constantOf(zv) : undefined;
+    if (!s || (zv && !z)) return undefined;
+    const scale = s.toFloat32();
+    const zeroPoint = z ? Int32Array.from(z.toNumbers()) : new Int32Array(scale.length);
+    const qType = node.opType === 'QuantizeLinear' ? (z?.dtype ?? 2) : (node.input(0)?.elemType ?? z?.dtype ?? 2);
+    const dtype = qType === 3 ? 'int8' : qType === 2 ? 'uint8' : qType === 6 ? 'int32' : undefined;
+    if (!dtype) return undefined;
+    if (scale.length === 1) return { scale: Float32Array.of(scale[0]), zeroPoint: Int32Array.of(zeroPoint[0]), dtype };
+    const rank = staticShape(node.input(0)!).length;
+    let axis = node.getInt('axis', 1);
+    if (axis < 0) axis += rank;
+    return { scale: Float32Array.from(scale), zeroPoint, axis, dtype };
+  }
+
+  private lowerQdq(node: Node, name: string): void {
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const q = this.qparamsOf(node);
+    if (!q) throw new OnnxError(`${node.label}: scale and zero point must be constants of a supported type`, { node: node.id });
+    const quant = { scale: q.scale, zeroPoint: q.zeroPoint, ...(q.axis !== undefined ? { axis: q.axis } : {}) };
+    if (node.opType === 'QuantizeLinear') {
+      this.b.setQuant(y, quant);
+      const layout = q.axis === undefined ? (this.b.current(x) ?? 'plain') : 'plain';
+      this.b.addNode(name, 'QuantizeLinear', [this.b.get(x, layout)], [this.out(y, layout)]);
+      return;
+    }
+    const xt = this.graph.constantOf(x);
+    if (xt) {
+      // DequantizeLinear of a constant (weights): fold into a float constant.
+      const data = xt.toNumbers();
+      const out = new Float32Array(data.length);
+      const dims = [...xt.dims];
+      const inner = q.axis === undefined ? 1 : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
+      const dim = q.axis === undefined ? 1 : dims[q.axis];
+      for (let i = 0; i < data.length; i++) {
+        const c = q.axis === undefined ? 0 : Math.floor(i / inner) % dim;
+        out[i] = Math.fround((data[i] - q.zeroPoint[c]) * q.scale[c]);
+      }
+      this.b.alias(y, 'plain', this.b.addConstant(y.name, 'float32', dims, out));
+      return;
+    }
+    this.b.setQuant(x, quant);
+    const layout = q.axis === undefined ? (this.b.current(x) ?? 'plain') : 'plain';
+    const xid = this.b.get(x, layout);
+    const xv = this.b.plan.values[xid];
+    // An int8 graph input (or a value whose producer set no parameters) takes them from its DequantizeLinear.
+    if (!xv.quant) xv.quant = layout === 'nhwc' && quant.axis !== undefined ? { ...quant, axis: TO_NHWC.indexOf(quant.axis) } : quant;
+    this.b.addNode(name, 'DequantizeLinear', [xid], [this.out(y, layout)]);
+  }
+}
+
+/** Lowers a canonical model whose shapes are all static. */
+export function lowerModel(model: Model, options: LowerOptions): LoweredModel {
+  return new Lowering(model, options).lower();
+}
