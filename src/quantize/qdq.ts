@@ -1,0 +1,447 @@
+/**
+ * Static QDQ insertion: plan which tensors of a canonical fp32 graph are quantized, then rewrite the graph with
+ * QuantizeLinear → DequantizeLinear pairs on activations and int8 initializers + DequantizeLinear on weights.
+ *
+ *   Before:  x ──Conv(W, B)──▶ y ──Relu──▶ z          (Conv tagged fusedActivation = Relu)
+ *   After:   x ─Q─DQ─▶ Conv(DQ(W_q, S_w, axis 0), DQ(B_q int32, S_x·S_w)) ─▶ y ──Relu──▶ z ─Q─DQ─▶ consumers
+ *
+ * Rules:
+ * - One Q/DQ pair per tensor, placed after its producer; only the quantized consumers read the DQ output, so
+ *   ops left in fp32 (Softmax, ...) keep reading the float tensor. Graph outputs stay float.
+ * - Conv/ConvTranspose/Gemm/MatMul: input activation, weight (constant: offline, symmetric int8, per channel:
+ *   axis 0 for Conv and Gemm transB=1, axis 1 for ConvTranspose (group 1), MatMul and Gemm transB=0), bias
+ *   int32 with S_b = S_x·S_w, zero point 0. A tagged fused activation is quantized after the activation only.
+ * - Add/Mul/Concat/AveragePool/GlobalAveragePool/Relu/Clip/Sigmoid/HardSigmoid: inputs and output.
+ * - MaxPool/Transpose/Reshape/Resize: pass-through when their input is quantized; the output takes the input's
+ *   (scale, zero point), so the pair around them is a no-op on codes.
+ */
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import { Tensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
+import { DataType } from '../onnx/dtype.js';
+import type { FusedActivation } from '../passes/tag-activations.js';
+import { quantizeAffine, quantizeBias } from './affine.js';
+import { chooseQParams, chooseQParamsPerAxis, type QuantDType } from './qparams.js';
+
+export const COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
+export const ELEMENTWISE_OPS = ['Add', 'Mul'] as const;
+export const PASS_THROUGH_OPS = ['MaxPool', 'Transpose', 'Reshape', 'Resize'] as const;
+export const OTHER_OPS = ['Concat', 'AveragePool', 'GlobalAveragePool', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid'] as const;
+/** Every op type static quantization handles. */
+export const STATIC_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...OTHER_OPS, ...PASS_THROUGH_OPS];
+
+export interface QdqOptions {
+  opTypes: ReadonlySet<string>;
+  /** Node names left in fp32. */
+  exclude: ReadonlySet<string>;
+  perChannel: boolean;
+  activationType: 'int8' | 'uint8';
+  symmetricActivations: boolean;
+  /** Only weights (DQ on int8 initializers); activations and biases stay float. */
+  weightOnly: boolean;
+  /** Per-tensor overrides. */
+  overrides: ReadonlyMap<string, TensorOverride>;
+}
+
+export interface TensorOverride {
+  dtype?: 'int8' | 'uint8';
+  symmetric?: boolean;
+  /** Explicit real range (skips calibration for this tensor). */
+  range?: readonly [number, number];
+}
+
+/** What the quantizer does to one node. */
+export interface NodeRole {
+  node: Node;
+  /** Input slots read through an activation Q/DQ pair. */
+  activationSlots: number[];
+  /** Input slots of constant weights quantized offline, with the per-channel axis (undefined: per tensor). */
+  weightSlots: { slot: number; axis: number | undefined }[];
+  /** Bias slot (int32, S_x·S_w), for Conv/ConvTranspose/Gemm. */
+  biasSlot: number | undefined;
+  /** The tensor quantized at the node's output (after a fused activation), if any. */
+  output: Value | undefined;
+  /** Pass-through: the output takes the input's qparams. */
+  passThrough: boolean;
+}
+
+export interface SkippedNode {
+  node: string;
+  opType: string;
+  reason: string;
+}
+
+export interface QdqPlan {
+  roles: NodeRole[];
+  /** Activation tensors that need a range (calibrated or overridden), in graph order. */
+  activations: string[];
+  /** Pass-through outputs → the tensor whose qparams they take. */
+  ties: Map<string, string>;
+  skipped: SkippedNode[];
+  /** Notes for the report (unsupported op types left in fp32, ...). */
+  notes: string[];
+}
+
+export interface ActivationQParams {
+  scale: number;
+  zeroPoint: number;
+  dtype: 'int8' | 'uint8';
+  min?: number;
+  max?: number;
+}
+
+export interface TensorReport {
+  tensor: string;
+  role: 'activation' | 'weight' | 'bias';
+  dtype: QuantDType;
+  /** 'per-tensor' or 'per-axis(N)'. */
+  granularity: string;
+  scale: number | number[];
+  zeroPoint: number | number[];
+  /** Calibrated (or overridden) real range, activations only. */
+  min?: number;
+  max?: number;
+  /** Bias values saturated to int32. */
+  clipped?: number;
+}
+
+function isFloat(v: Value | null): boolean {
+  return v !== null && v.elemType === DataType.FLOAT;
+}
+
+function isDefault(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+/** Plans static quantization of the main graph of a canonical model. */
+export function planQdq(model: Model, options: QdqOptions): QdqPlan {
+  const g = model.graph;
+  const order = g.topologicalOrder();
+  const roles: NodeRole[] = [];
+  const skipped: SkippedNode[] = [];
+  const notes: string[] = [];
+  const fusedInto = new Map<Node, Node>();
+  const quantized = new Set<Value>();
+  const isOutput = (v: Value): boolean => g.outputs.includes(v);
+  const skip = (n: Node, reason: string): void => {
+    skipped.push({ node: n.name || n.id, opType: n.opType, reason });
+  };
+  const unsupported = new Map<string, number>();
+
+  // Pass 1: the ops that quantize their inputs on their own.
+  for (const n of order) {
+    if (!isDefault(n.domain)) {
+      unsupported.set(`${n.domain}.${n.opType}`, (unsupported.get(`${n.domain}.${n.opType}`) ?? 0) + 1);
+      continue;
+    }
+    if (fusedInto.has(n)) continue;
+    if (!STATIC_OP_TYPES.includes(n.opType)) {
+      unsupported.set(n.opType, (unsupported.get(n.opType) ?? 0) + 1);
+      continue;
+    }
+    if (!options.opTypes.has(n.opType)) {
+      skip(n, 'op type not selected');
+      continue;
+    }
+    if (options.exclude.has(n.name)) {
+      skip(n, 'excluded');
+      continue;
+    }
+    if ((PASS_THROUGH_OPS as readonly string[]).includes(n.opType)) continue;
+    const role = planNode(n, g, options);
+    if (typeof role === 'string') {
+      skip(n, role);
+      continue;
+    }
+    const fa = n.tags.fusedActivation as FusedActivation | undefined;
+    if (fa && (COMPUTE_OPS as readonly string[]).includes(n.opType)) {
+      if (fa.nodes.some((a) => options.exclude.has(a.name))) {
+        // The activation is wanted in fp32: quantize the producer's own output instead.
+        role.output = n.output(0) ?? undefined;
+      } else {
+        for (const a of fa.nodes) fusedInto.set(a, n);
+        role.output = fa.output;
+      }
+    }
+    if (options.weightOnly) {
+      role.activationSlots = [];
+      role.biasSlot = undefined;
+      role.output = undefined;
+      if (role.weightSlots.length === 0) {
+        skip(n, 'no constant weight (weight-only mode)');
+        continue;
+      }
+    }
+    if (role.output && (!isFloat(role.output) || isOutput(role.output))) role.output = undefined;
+    for (const s of role.activationSlots) quantized.add(n.input(s)!);
+    if (role.output) quantized.add(role.output);
+    roles.push(role);
+  }
+  // Pass 2: pass-through ops whose input is quantized, in graph order so that chains follow.
+  const ties = new Map<string, string>();
+  if (!options.weightOnly) {
+    for (const n of order) {
+      if (!(PASS_THROUGH_OPS as readonly string[]).includes(n.opType) || !isDefault(n.domain)) continue;
+      if (!options.opTypes.has(n.opType) || options.exclude.has(n.name) || fusedInto.has(n)) continue;
+      const x = n.input(0);
+      const y = n.output(0);
+      if (!x || !y || !quantized.has(x)) {
+        skip(n, 'input is not quantized (pass-through op)');
+        continue;
+      }
+      if (!isFloat(y)) continue;
+      const role: NodeRole = { node: n, activationSlots: [0], weightSlots: [], biasSlot: undefined, output: undefined, passThrough: true };
+      if (!isOutput(y)) {
+        role.output = y;
+        if (!quantized.has(y)) ties.set(y.name, x.name);
+        quantized.add(y);
+      }
+      roles.push(role);
+    }
+  }
+  for (const [op, count] of unsupported) notes.push(`${op}: ${count} node${count === 1 ? '' : 's'} left in fp32 (not supported by static quantization)`);
+  const activations: string[] = [];
+  const seen = new Set<string>();
+  const add = (v: Value | null | undefined): void => {
+    if (v && !seen.has(v.name) && !ties.has(v.name)) {
+      seen.add(v.name);
+      activations.push(v.name);
+    }
+  };
+  for (const v of g.inputs) if (quantized.has(v)) add(v);
+  for (const n of order) {
+    for (const v of n.inputs) if (v && quantized.has(v)) add(v);
+    for (const v of n.outputs) if (v && quantized.has(v)) add(v);
+  }
+  return { roles, activations, ties, skipped, notes };
+}
+
+/** The role of one non-pass-through node, or the reason it is left in fp32. */
+function planNode(n: Node, g: Graph, options: QdqOptions): NodeRole | string {
+  const role: NodeRole = { node: n, activationSlots: [], weightSlots: [], biasSlot: undefined, output: n.output(0) ?? undefined, passThrough: false };
+  const constant = (i: number): Tensor | undefined => g.constantOf(n.input(i));
+  const needFloat = (i: number): string | undefined => {
+    const v = n.input(i);
+    if (!v) return `input ${i} is missing`;
+    if (v.elemType === undefined) return `input '${v.name}' has an unknown type`;
+    if (v.elemType !== DataType.FLOAT) return `input '${v.name}' is not float32`;
+    return undefined;
+  };
+  switch (n.opType) {
+    case 'Conv':
+    case 'ConvTranspose': {
+      const bad = needFloat(0) ?? needFloat(1);
+      if (bad) return bad;
+      const w = constant(1);
+      if (!w || w.dtype !== DataType.FLOAT) return 'weight is not a float32 constant';
+      if (n.input(2) && !constant(2)) return 'bias is not a constant';
+      const group = n.getInt('group', 1);
+      const axis = !options.perChannel ? undefined : n.opType === 'Conv' ? 0 : group === 1 ? 1 : undefined;
+      role.activationSlots = [0];
+      role.weightSlots = [{ slot: 1, axis }];
+      if (n.input(2)) role.biasSlot = 2;
+      return role;
+    }
+    case 'Gemm':
+    case 'MatMul': {
+      const bad = needFloat(0) ?? needFloat(1);
+      if (bad) return bad;
+      const w = constant(1);
+      role.activationSlots = [0];
+      if (w) {
+        if (w.dtype !== DataType.FLOAT) return 'weight is not float32';
+        if (n.opType === 'MatMul' && w.rank < 2) return 'weight has rank < 2';
+        const transB = n.opType === 'Gemm' ? n.getInt('transB', 0) : 0;
+        const axis = !options.perChannel ? undefined : transB === 1 ? 0 : w.rank - 1;
+        role.weightSlots = [{ slot: 1, axis }];
+      } else role.activationSlots.push(1);
+      if (n.opType === 'Gemm' && n.input(2)) {
+        const c = constant(2);
+        const nOut = w ? (n.getInt('transB', 0) === 1 ? w.dims[0] : w.dims[1]) : -1;
+        const plain = n.getFloat('alpha', 1) === 1 && n.getFloat('beta', 1) === 1;
+        if (c && c.dtype === DataType.FLOAT && w && plain && c.size === nOut && c.dims.filter((d) => d !== 1).length <= 1) role.biasSlot = 2;
+      }
+      return role;
+    }
+    case 'Add':
+    case 'Mul': {
+      for (const i of [0, 1]) {
+        const bad = needFloat(i);
+        if (bad) return bad;
+        if (constant(i)) role.weightSlots.push({ slot: i, axis: undefined });
+        else role.activationSlots.push(i);
+      }
+      if (role.activationSlots.length === 0) return 'both inputs are constants';
+      return role;
+    }
+    case 'Concat': {
+      for (let i = 0; i < n.inputs.length; i++) {
+        const bad = needFloat(i);
+        if (bad) return bad;
+        if (constant(i)) return 'constant input';
+        role.activationSlots.push(i);
+      }
+      return role;
+    }
+    default: {
+      const bad = needFloat(0);
+      if (bad) return bad;
+      if (n.opType === 'Clip' && ((n.input(1) && !constant(1)) || (n.input(2) && !constant(2)))) return 'Clip bounds are not constants';
+      role.activationSlots = [0];
+      return role;
+    }
+  }
+}
+
+/** The qparams of an activation from its range and the options (override first). */
+export function activationQParams(name: string, min: number, max: number, options: QdqOptions): ActivationQParams {
+  const o = options.overrides.get(name);
+  const dtype = o?.dtype ?? options.activationType;
+  const symmetric = o?.symmetric ?? options.symmetricActivations;
+  const lo = o?.range ? o.range[0] : min;
+  const hi = o?.range ? o.range[1] : max;
+  const { scale, zeroPoint } = chooseQParams(lo, hi, { dtype, symmetric });
+  return { scale, zeroPoint, dtype, min: lo, max: hi };
+}
+
+interface WeightQ {
+  dq: Value;
+  scale: Float32Array;
+  axis: number | undefined;
+}
+
+const ONNX_DTYPE: Record<'int8' | 'uint8', number> = { int8: DataType.INT8, uint8: DataType.UINT8 };
+
+/** Quantizes a float tensor symmetrically to int8 ([−127, 127]), per axis or per tensor. */
+export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: number | undefined, dtype: 'int8' | 'uint8' = 'int8') {
+  if (axis === undefined) {
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < w.length; i++) {
+      const v = w[i];
+      if (v < lo) lo = v;
+      else if (v > hi) hi = v;
+    }
+    const p = dtype === 'int8' ? chooseQParams(lo, hi, { dtype, symmetric: true, narrow: true }) : chooseQParams(lo, hi, { dtype });
+    const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype);
+    return { q, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
+  }
+  const channels = dims[axis];
+  let inner = 1;
+  for (let k = axis + 1; k < dims.length; k++) inner *= dims[k];
+  const mins = new Float32Array(channels);
+  const maxs = new Float32Array(channels);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    const v = w[i];
+    if (v < mins[c]) mins[c] = v;
+    else if (v > maxs[c]) maxs[c] = v;
+  }
+  const p = dtype === 'int8' ? chooseQParamsPerAxis(mins, maxs, { dtype, symmetric: true, narrow: true }) : chooseQParamsPerAxis(mins, maxs, { dtype });
+  const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype, { axis, shape: dims });
+  return { q, scale: p.scale, zeroPoint: p.zeroPoint };
+}
+
+/**
+ * Rewrites the graph by the plan. `qparams` holds the activations' parameters by tensor name (ties resolved by
+ * the caller or here). Returns a report entry per quantized tensor.
+ */
+export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, ActivationQParams>, options: QdqOptions): TensorReport[] {
+  const g = model.graph;
+  const report: TensorReport[] = [];
+  // Resolve pass-through ties (chains are in graph order).
+  for (const [out, from] of plan.ties) {
+    const p = qparams.get(from);
+    if (p) qparams.set(out, p);
+  }
+  const dqOf = new Map<Value, Value>();
+  const pairFor = (v: Value): Value | undefined => {
+    let dq = dqOf.get(v);
+    if (dq) return dq;
+    const p = qparams.get(v.name);
+    if (!p) return undefined;
+    const scale = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, [], [p.scale]));
+    const zp = g.addInitializer(Tensor.fromNumbers(`${v.name}_zero_point`, ONNX_DTYPE[p.dtype], [], [p.zeroPoint]));
+    const q = g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${v.name}_QuantizeLinear`), inputs: [v, scale, zp], outputs: [g.uniqueName(`${v.name}_quantized`)] });
+    const d = g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${v.name}_DequantizeLinear`), inputs: [q.output(0), scale, zp], outputs: [g.uniqueName(`${v.name}_dequantized`)] });
+    dq = d.output(0)!;
+    dq.type = v.type;
+    dqOf.set(v, dq);
+    report.push({ tensor: v.name, role: 'activation', dtype: p.dtype, granularity: 'per-tensor', scale: p.scale, zeroPoint: p.zeroPoint, min: p.min, max: p.max });
+    return dq;
+  };
+  const weights = new Map<string, WeightQ>();
+  const weightFor = (v: Value, axis: number | undefined): WeightQ => {
+    const key = `${v.name}|${axis ?? 't'}`;
+    let wq = weights.get(key);
+    if (wq) return wq;
+    const t = v.initializer!;
+    const ov = options.overrides.get(v.name);
+    const dtype = ov?.dtype ?? 'int8';
+    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype);
+    const qi = g.addInitializer(new Tensor({ name: `${v.name}_quantized`, dtype: ONNX_DTYPE[dtype], dims: t.dims, data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
+    const dims = axis === undefined ? [] : [scale.length];
+    const si = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, dims, axis === undefined ? [scale[0]] : scale));
+    const zi = g.addInitializer(Tensor.fromNumbers(`${v.name}_zero_point`, ONNX_DTYPE[dtype], dims, axis === undefined ? [zeroPoint[0]] : zeroPoint));
+    const attrs = axis === undefined ? [] : [{ name: 'axis', type: 'int' as const, value: BigInt(axis) }];
+    const d = g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${v.name}_DequantizeLinear`), inputs: [qi, si, zi], outputs: [g.uniqueName(`${v.name}_dequantized`)], attributes: attrs });
+    wq = { dq: d.output(0)!, scale, axis };
+    weights.set(key, wq);
+    report.push({
+      tensor: v.name,
+      role: 'weight',
+      dtype,
+      granularity: axis === undefined ? 'per-tensor' : `per-axis(${axis})`,
+      scale: axis === undefined ? scale[0] : Array.from(scale),
+      zeroPoint: axis === undefined ? zeroPoint[0] : Array.from(zeroPoint),
+    });
+    return wq;
+  };
+
+  for (const role of plan.roles) {
+    const n = role.node;
+    // Inputs: activations first (the bias needs the input's scale).
+    let inputScale: number | undefined;
+    for (const s of role.activationSlots) {
+      const v = n.input(s)!;
+      const dq = pairFor(v);
+      if (dq) {
+        n.setInput(s, dq);
+        if (s === 0) inputScale = qparams.get(v.name)!.scale;
+      }
+    }
+    let weightQ: WeightQ | undefined;
+    for (const { slot, axis } of role.weightSlots) {
+      const wq = weightFor(n.input(slot)!, axis);
+      n.setInput(slot, wq.dq);
+      if (slot === 1) weightQ = wq;
+    }
+    if (role.biasSlot !== undefined && inputScale !== undefined && weightQ) {
+      const bv = n.input(role.biasSlot)!;
+      const bt = bv.initializer!;
+      const b = quantizeBias(bt.toFloat32(), inputScale, weightQ.scale.length === 1 ? weightQ.scale[0] : weightQ.scale);
+      const len = b.data.length;
+      const qi = g.addInitializer(new Tensor({ name: `${bv.name}_quantized`, dtype: DataType.INT32, dims: [len], data: new Uint8Array(b.data.buffer) }));
+      const perAxis = b.scale.length > 1;
+      const si = g.addInitializer(Tensor.fromFloat32(`${bv.name}_scale`, perAxis ? [len] : [], b.scale));
+      const zi = g.addInitializer(Tensor.fromNumbers(`${bv.name}_zero_point`, DataType.INT32, perAxis ? [len] : [], new Int32Array(perAxis ? len : 1)));
+      const d = g.addNode({
+        opType: 'DequantizeLinear',
+        name: g.uniqueName(`${bv.name}_DequantizeLinear`),
+        inputs: [qi, si, zi],
+        outputs: [g.uniqueName(`${bv.name}_dequantized`)],
+        attributes: perAxis ? [{ name: 'axis', type: 'int', value: 0n }] : [],
+      });
+      n.setInput(role.biasSlot, d.output(0));
+      report.push({ tensor: bv.name, role: 'bias', dtype: 'int32', granularity: perAxis ? 'per-axis(0)' : 'per-tensor', scale: perAxis ? Array.from(b.scale) : b.scale[0], zeroPoint: 0, clipped: b.clipped });
+    }
+  }
+  // Outputs: quantized consumers of a quantized output read its DQ; make sure the pair exists even when the
+  // consumers are fp32 (the lowering reads the Q to run the producer in int8).
+  for (const role of plan.roles) if (role.output) pairFor(role.output);
+  g.removeDeadNodes();
+  g.sort();
+  return report;
+}

@@ -1,0 +1,45 @@
+/**
+ * Real calibration and evaluation samples for the real models: fixture photos resized as each model expects,
+ * and 512-sample windows of the fixture WAVs for the VAD.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { CalibrationSample } from '../../../../src/quantize/executor.js';
+import { photoTensor, readWav, toNhwc } from '../../onnx/helpers/images.js';
+import { IMAGES_DIR, MODELS_DIR } from '../../onnx/helpers/onnx.js';
+
+export const AUDIO_DIR = join(IMAGES_DIR, '..', 'audio');
+export { IMAGES_DIR, MODELS_DIR };
+
+export const PNG_PHOTOS = readdirSync(IMAGES_DIR).filter((f) => f.endsWith('.png')).sort();
+
+/** Input size per vision model: [width, height]. */
+export const VISION: Record<string, { input: string; size: [number, number]; nhwc?: boolean; mean?: number; std?: number }> = {
+  ppocr_det: { input: 'x', size: [320, 320] },
+  ppocr_cls: { input: 'x', size: [192, 48] },
+  ppocr_rec: { input: 'x', size: [320, 48] },
+  blazeface_front: { input: 'input:0', size: [128, 128], nhwc: true },
+};
+
+export function photoSample(model: string, photo: string): CalibrationSample {
+  const v = VISION[model];
+  const [w, h] = v.size;
+  const nchw = photoTensor(photo, w, h);
+  if (v.nhwc) return { [v.input]: { data: toNhwc(nchw, 3, h, w), dims: [1, h, w, 3] } };
+  return { [v.input]: { data: nchw, dims: [1, 3, h, w] } };
+}
+
+/** Consecutive 512-sample windows at 16 kHz of a WAV fixture (48 kHz decimated). */
+export function vadWindows(file: string, maxWindows = Infinity): Float32Array[] {
+  const wav = readWav(join(AUDIO_DIR, file));
+  const step = Math.round(wav.rate / 16000);
+  const n = Math.floor(wav.samples.length / step);
+  const out: Float32Array[] = [];
+  for (let start = 0; start + 512 <= n && out.length < maxWindows; start += 512) {
+    const w = new Float32Array(512);
+    for (let i = 0; i < 512; i++) w[i] = wav.samples[(start + i) * step];
+    out.push(w);
+  }
+  return out;
+}
