@@ -1,5 +1,6 @@
 /** The command registry: add a command by adding its file here. */
 import type { Command } from '../command.js';
+import { backendsCommand } from './backends.js';
 import { inspect } from './inspect.js';
 
-export const COMMANDS: readonly Command[] = [inspect];
+export const COMMANDS: readonly Command[] = [backendsCommand, inspect];
