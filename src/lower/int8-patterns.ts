@@ -144,7 +144,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const xid = L.b.get(x.source, layout);
         if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
         const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, y.q);
+        L.b.setQuant(yValue, toQuant(y.q));
         const yid = L.b.define(yValue, layout);
         y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
         const wq = Int8Array.from(w.t.asInt8());
@@ -186,7 +186,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
           throw new Error(`int8 inputs of ${node.label} have other quantization parameters than their DequantizeLinear`);
         }
         const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, y.q);
+        L.b.setQuant(yValue, toQuant(y.q));
         const yid = L.b.define(yValue, layout);
         y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
         L.b.addNode(node.name || `${op}_q`, op, [aid, bid], [yid]);

@@ -79,9 +79,9 @@ export class Lowering {
     this.b.plan.inputs = inputIds;
     const emitters = lowerInt8Patterns(this);
     for (const node of g.topologicalOrder()) {
-      if (this.done.has(node)) continue;
+      const emit = emitters.get(node);
+      if (!emit && this.done.has(node)) continue;
       try {
-        const emit = emitters.get(node);
         if (emit) emit();
         else this.lowerNode(node);
       } catch (err) {
@@ -411,10 +411,10 @@ export class Lowering {
     const inputs = [this.b.get(x, 'nhwc')];
     if (op === 'Conv' || op === 'ConvTranspose') {
       const w = node.input(1)!;
-      const wt = this.graph.constantOf(w);
-      if (!wt) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
-      const wdims = [...wt.dims];
-      let wdata = tensorData(wt, 'float32') as Float32Array;
+      const wc = this.floatConstant(w);
+      if (!wc) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
+      const wdims = wc.dims;
+      let wdata = wc.data;
       let ohwi: number[];
       if (op === 'Conv') {
         ohwi = permute(wdims, TO_NHWC);
@@ -462,11 +462,11 @@ export class Lowering {
     const inputs = [x4];
     if (node.opType === 'Conv') {
       const w = node.input(1)!;
-      const wt = this.graph.constantOf(w);
-      if (!wt) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
-      const [o, i, k] = wt.dims;
+      const wc = this.floatConstant(w);
+      if (!wc) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
+      const [o, i, k] = wc.dims;
       // OIK → O,1,K,I
-      inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', [o, 1, k, i], transposeData(tensorData(wt, 'float32') as Float32Array, [o, i, k], [0, 2, 1])));
+      inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', [o, 1, k, i], transposeData(wc.data, [o, i, k], [0, 2, 1])));
       const bias = node.input(2);
       if (bias) inputs.push(this.b.get(bias, 'plain'));
       if (clamp) clamp.nodes.forEach((n) => this.done.add(n));
@@ -585,17 +585,17 @@ export class Lowering {
     const transB = node.getInt('transB', 0);
     const alpha = node.getFloat('alpha', 1);
     const beta = node.getFloat('beta', 1);
-    const bt = this.graph.constantOf(bv);
+    const bt = this.floatConstant(bv);
     const c = node.input(2);
-    const ct = c ? this.graph.constantOf(c) : undefined;
+    const ct = c ? this.floatConstant(c) : undefined;
     const [, n] = transB ? [staticShape(bv)[1], staticShape(bv)[0]] : staticShape(bv);
-    if (transA === 0 && bt && (!c || (ct && ct.size === n))) {
-      const bdata = tensorData(bt, 'float32') as Float32Array;
-      const w = transB ? Float32Array.from(bdata) : transposeData(bdata, [...bt.dims], [1, 0]);
+    if (transA === 0 && bt && (!c || (ct && ct.data.length === n))) {
+      const bdata = bt.data;
+      const w = transB ? Float32Array.from(bdata) : transposeData(bdata, bt.dims, [1, 0]);
       if (alpha !== 1) for (let i = 0; i < w.length; i++) w[i] *= alpha;
       const inputs = [this.b.get(a, 'plain'), this.b.addConstant(`${bv.name}:nk`, 'float32', [n, w.length / n], w)];
       if (ct) {
-        const bias = Float32Array.from(ct.toFloat32(), (v) => v * beta);
+        const bias = Float32Array.from(ct.data, (v) => v * beta);
         inputs.push(this.b.addConstant(`${c!.name}:bias`, 'float32', [n], bias));
       }
       const clamp = this.clampOf(node);
@@ -644,16 +644,41 @@ export class Lowering {
     const a = node.input(0)!;
     const bv = node.input(1)!;
     const y = node.output(0)!;
-    const bt = this.graph.constantOf(bv);
-    if (bt && bt.dims.length === 2 && staticShape(a).length >= 2 && bt.dtype === 1) {
+    const bt = this.floatConstant(bv);
+    if (bt && bt.dims.length === 2 && staticShape(a).length >= 2) {
       const [k, n] = bt.dims;
-      const w = transposeData(tensorData(bt, 'float32') as Float32Array, [k, n], [1, 0]);
+      const w = transposeData(bt.data, [k, n], [1, 0]);
       const clamp = this.clampOf(node);
       if (clamp) clamp.nodes.forEach((x) => this.done.add(x));
       this.b.addNode(name, 'FullyConnected', [this.b.get(a, 'plain'), this.b.addConstant(`${bv.name}:nk`, 'float32', [n, k], w)], [this.out(clamp ? clamp.output : y, 'plain')], clamp?.attrs);
       return;
     }
     this.b.addNode(name, 'MatMul', [this.b.get(a, 'plain'), this.b.get(bv, 'plain')], [this.out(y, 'plain')]);
+  }
+
+  /**
+   * A constant's float32 data: an initializer, or a DequantizeLinear of one (int8 weights in a QDQ model that
+   * runs in float because its pattern did not fit an int8 kernel).
+   */
+  floatConstant(v: Value | null): { data: Float32Array; dims: number[] } | undefined {
+    if (!v) return undefined;
+    const t = this.graph.constantOf(v);
+    if (t) return t.dtype === 1 || t.dtype === 11 || t.dtype === 10 ? { data: t.toFloat32(), dims: [...t.dims] } : undefined;
+    const dq = v.producer;
+    if (!dq || dq.opType !== 'DequantizeLinear') return undefined;
+    const xt = this.graph.constantOf(dq.input(0));
+    const q = this.qparamsOf(dq);
+    if (!xt || !q) return undefined;
+    const data = xt.toNumbers();
+    const out = new Float32Array(data.length);
+    const dims = [...xt.dims];
+    const inner = q.axis === undefined ? 1 : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
+    const dim = q.axis === undefined ? 1 : dims[q.axis];
+    for (let i = 0; i < data.length; i++) {
+      const c = q.axis === undefined ? 0 : Math.floor(i / inner) % dim;
+      out[i] = Math.fround((data[i] - q.zeroPoint[c]) * q.scale[c]);
+    }
+    return { data: out, dims };
   }
 
   /** Quant parameters from a Q/DQ node's scale and zero-point inputs (constants). */
@@ -686,19 +711,10 @@ export class Lowering {
       this.b.addNode(name, 'QuantizeLinear', [this.b.get(x, layout)], [this.out(y, layout)]);
       return;
     }
-    const xt = this.graph.constantOf(x);
-    if (xt) {
+    const folded = this.graph.constantOf(x) ? this.floatConstant(y) : undefined;
+    if (folded) {
       // DequantizeLinear of a constant (weights): fold into a float constant.
-      const data = xt.toNumbers();
-      const out = new Float32Array(data.length);
-      const dims = [...xt.dims];
-      const inner = q.axis === undefined ? 1 : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
-      const dim = q.axis === undefined ? 1 : dims[q.axis];
-      for (let i = 0; i < data.length; i++) {
-        const c = q.axis === undefined ? 0 : Math.floor(i / inner) % dim;
-        out[i] = Math.fround((data[i] - q.zeroPoint[c]) * q.scale[c]);
-      }
-      this.b.alias(y, 'plain', this.b.addConstant(y.name, 'float32', dims, out));
+      this.b.alias(y, 'plain', this.b.addConstant(y.name, 'float32', folded.dims, folded.data));
       return;
     }
     this.b.setQuant(x, quant);
