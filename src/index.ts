@@ -126,3 +126,25 @@ export {
   type PlanRunOptions,
 } from './runtime/plan.js';
 export { runReference } from './runtime/reference/interpreter.js';
+
+// quantize() calibrates on octet's own runtime unless told otherwise.
+import { setDefaultExecutorFactory as registerExecutorFactory } from './quantize/executor.js';
+import { createOctetExecutor } from './runtime/calibration-executor.js';
+export { createOctetExecutor };
+registerExecutorFactory(createOctetExecutor);
+
+// Graph quantization: quantize(), calibration over an executor, data sources, ingest of quantized models.
+export { quantize, type QuantizeOptions, type QuantizeReport, type QuantizeResult } from './quantize/quantize.js';
+export {
+  setDefaultExecutorFactory,
+  getDefaultExecutorFactory,
+  type CalibrationExecutor,
+  type CalibrationSample,
+  type CalibrationTensor,
+  type ExecutorFactory,
+} from './quantize/executor.js';
+export { calibrate, type CalibrateOptions, type CalibrationData, type CalibrationResult, type TensorRange } from './quantize/calibrate.js';
+export { readNpy, writeNpy, npyFolderSource, imageFolderSource, openCalibrationFolder, type NpyData, type NpyArray, type ImageSourceOptions } from './quantize/data.js';
+export { detectQuantized, type QuantizedModelInfo } from './quantize/ingest.js';
+export { STATIC_OP_TYPES, type TensorOverride, type TensorReport, type SkippedNode } from './quantize/qdq.js';
+export { DYNAMIC_OP_TYPES } from './quantize/dynamic.js';
