@@ -312,10 +312,21 @@ interface WeightQ {
   axis: number | undefined;
 }
 
+/** Weight ranges below this are treated as all-zero (their scale would underflow S_x·S_w). */
+const TINY = 1e-20;
+/** Bias codes are kept below this (2^31 with a margin), by widening the weight range when needed. */
+const BIAS_LIMIT = 2 ** 30;
+
 const ONNX_DTYPE: Record<'int8' | 'uint8', number> = { int8: DataType.INT8, uint8: DataType.UINT8 };
 
 /** Quantizes a float tensor symmetrically to int8 ([−127, 127]), per axis or per tensor. */
-export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: number | undefined, dtype: 'int8' | 'uint8' = 'int8') {
+export function quantizeWeight(
+  w: Float32Array,
+  dims: readonly number[],
+  axis: number | undefined,
+  dtype: 'int8' | 'uint8' = 'int8',
+  minAbsMax?: Float32Array,
+) {
   if (axis === undefined) {
     let lo = 0;
     let hi = 0;
@@ -324,6 +335,12 @@ export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: n
       if (v < lo) lo = v;
       else if (v > hi) hi = v;
     }
+    if (minAbsMax) {
+      let need = 0;
+      for (const m of minAbsMax) need = Math.max(need, m);
+      if (Math.max(-lo, hi) < need) hi = Math.max(hi, need);
+    }
+    if (Math.max(-lo, hi) < TINY) lo = hi = 0;
     const p = dtype === 'int8' ? chooseQParams(lo, hi, { dtype, symmetric: true, narrow: true }) : chooseQParams(lo, hi, { dtype });
     const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype);
     return { q, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
@@ -338,6 +355,12 @@ export function quantizeWeight(w: Float32Array, dims: readonly number[], axis: n
     const v = w[i];
     if (v < mins[c]) mins[c] = v;
     else if (v > maxs[c]) maxs[c] = v;
+  }
+  for (let c = 0; c < channels; c++) {
+    // A bias that would not fit int32 at S_x·S_w widens the channel's range; denormal-sized weights are zeros.
+    const need = minAbsMax ? minAbsMax[minAbsMax.length === 1 ? 0 : c] : 0;
+    if (Math.max(-mins[c], maxs[c]) < need) maxs[c] = Math.max(maxs[c], need);
+    if (Math.max(-mins[c], maxs[c]) < TINY) mins[c] = maxs[c] = 0;
   }
   const p = dtype === 'int8' ? chooseQParamsPerAxis(mins, maxs, { dtype, symmetric: true, narrow: true }) : chooseQParamsPerAxis(mins, maxs, { dtype });
   const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype, { axis, shape: dims });
@@ -373,14 +396,14 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     return dq;
   };
   const weights = new Map<string, WeightQ>();
-  const weightFor = (v: Value, axis: number | undefined): WeightQ => {
-    const key = `${v.name}|${axis ?? 't'}`;
+  const weightFor = (v: Value, axis: number | undefined, minAbsMax?: Float32Array): WeightQ => {
+    const key = `${v.name}|${axis ?? 't'}${minAbsMax ? '|b' : ''}`;
     let wq = weights.get(key);
     if (wq) return wq;
     const t = v.initializer!;
     const ov = options.overrides.get(v.name);
     const dtype = ov?.dtype ?? 'int8';
-    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype);
+    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype, minAbsMax);
     const qi = g.addInitializer(new Tensor({ name: `${v.name}_quantized`, dtype: ONNX_DTYPE[dtype], dims: t.dims, data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
     const dims = axis === undefined ? [] : [scale.length];
     const si = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, dims, axis === undefined ? [scale[0]] : scale));
@@ -413,8 +436,14 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
       }
     }
     let weightQ: WeightQ | undefined;
+    // |b| / (S_x · S_w) must fit int32: S_w ≥ |b| / (S_x · 2^30), i.e. the weight range ≥ 127 · that.
+    let minAbsMax: Float32Array | undefined;
+    if (role.biasSlot !== undefined && inputScale !== undefined) {
+      const b = n.input(role.biasSlot)!.initializer!.toFloat32();
+      minAbsMax = Float32Array.from(b, (x) => (Math.abs(x) / (inputScale! * BIAS_LIMIT)) * 127);
+    }
     for (const { slot, axis } of role.weightSlots) {
-      const wq = weightFor(n.input(slot)!, axis);
+      const wq = weightFor(n.input(slot)!, axis, slot === 1 ? minAbsMax : undefined);
       n.setInput(slot, wq.dq);
       if (slot === 1) weightQ = wq;
     }

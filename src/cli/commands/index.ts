@@ -2,5 +2,6 @@
 import type { Command } from '../command.js';
 import { backendsCommand } from './backends.js';
 import { inspect } from './inspect.js';
+import { quantizeCommand } from './quantize.js';
 
-export const COMMANDS: readonly Command[] = [backendsCommand, inspect];
+export const COMMANDS: readonly Command[] = [backendsCommand, inspect, quantizeCommand];
