@@ -52,7 +52,29 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
 export function unsupportedNodes(graph: Graph): Node[] {
-  return graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType));
+  const constantWeights = (n: Node): boolean => {
+    const w = n.input(1);
+    if (!w) return false;
+    if (w.isConstant) return true;
+    const dq = w.producer;
+    return dq?.opType === 'DequantizeLinear' && (dq.input(0)?.isConstant ?? false);
+  };
+  return graph.nodes.filter(
+    (n) =>
+      (n.domain !== '' && n.domain !== 'ai.onnx') ||
+      !LOWERABLE_OPS.has(n.opType) ||
+      // Convolution weights are packed once at creation: they must be constants.
+      ((n.opType === 'Conv' || n.opType === 'ConvTranspose') && !constantWeights(n)),
+  );
+}
+
+/** "the runtime does not support LRN, Conv with non-constant weights (3 nodes, first LRN 'lrn1')" */
+export function unsupportedMessage(bad: readonly Node[]): string {
+  const what = bad.map((n) => {
+    const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+    return LOWERABLE_OPS.has(n.opType) && !n.domain ? `${op} with non-constant weights` : op;
+  });
+  return `the runtime does not support ${[...new Set(what)].join(', ')} (${bad.length} node${bad.length > 1 ? 's' : ''}, first ${bad[0].label})`;
 }
 
 export class Lowering {
@@ -71,10 +93,7 @@ export class Lowering {
   lower(): LoweredModel {
     const g = this.graph;
     const bad = unsupportedNodes(g);
-    if (bad.length > 0) {
-      const ops = [...new Set(bad.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))];
-      throw new OnnxError(`the runtime does not support ${ops.join(', ')} (${bad.length} node${bad.length > 1 ? 's' : ''}, first ${bad[0].label})`, { node: bad[0].id });
-    }
+    if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad), { node: bad[0].id });
     const inputIds = g.inputs.filter((v) => !v.initializer).map((v) => this.b.define(v, 'plain'));
     this.b.plan.inputs = inputIds;
     const emitters = lowerInt8Patterns(this);

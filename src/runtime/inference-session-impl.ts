@@ -9,7 +9,7 @@ import { defaultBackend } from '../backends.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Value } from '../ir/value.js';
-import { lowerModel, unsupportedNodes } from '../lower/lower.js';
+import { lowerModel, unsupportedMessage, unsupportedNodes } from '../lower/lower.js';
 import { loadModel } from '../onnx/io.js';
 import { OnnxError } from '../onnx/errors.js';
 import { canonicalize } from '../passes/manager.js';
@@ -118,10 +118,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     const model = loadModel(bytes, { baseDir });
     canonicalize(model);
     const bad = unsupportedNodes(model.graph).filter((n) => !foldableOnceFrozen(model, n));
-    if (bad.length > 0) {
-      const ops = [...new Set(bad.map((n) => (n.domain ? `${n.domain}.${n.opType}` : n.opType)))];
-      throw new OnnxError(`the runtime does not support ${ops.join(', ')} (${bad.length} node${bad.length > 1 ? 's' : ''}, first ${bad[0].label})`, { node: bad[0].id });
-    }
+    if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad), { node: bad[0].id });
     const session = new InferenceSessionImpl(bytes, baseDir, model, opts);
     for (const m of session.inputMetadata) {
       if (!['float32', 'int8', 'uint8', 'int32', 'int64', 'bool'].includes(m.type)) {

@@ -3,5 +3,6 @@ import type { Command } from '../command.js';
 import { backendsCommand } from './backends.js';
 import { inspect } from './inspect.js';
 import { quantizeCommand } from './quantize.js';
+import { runCommand } from './run.js';
 
-export const COMMANDS: readonly Command[] = [backendsCommand, inspect, quantizeCommand];
+export const COMMANDS: readonly Command[] = [backendsCommand, inspect, quantizeCommand, runCommand];

@@ -152,3 +152,10 @@ describe('InferenceSession.run keeps the event loop free', () => {
     await s.release();
   });
 });
+
+describe('InferenceSession.create: convolution weights must be constants', () => {
+  it('says so at create()', async () => {
+    const model = join(TESTDATA, 'node', 'test_conv_with_strides_padding', 'model.onnx');
+    await expect(InferenceSession.create(model)).rejects.toThrow(/^the runtime does not support Conv with non-constant weights \(1 node, first Conv/);
+  });
+});
