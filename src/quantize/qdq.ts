@@ -467,9 +467,7 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
       report.push({ tensor: bv.name, role: 'bias', dtype: 'int32', granularity: perAxis ? 'per-axis(0)' : 'per-tensor', scale: perAxis ? Array.from(b.scale) : b.scale[0], zeroPoint: 0, clipped: b.clipped });
     }
   }
-  // Outputs: quantized consumers of a quantized output read its DQ; make sure the pair exists even when the
-  // consumers are fp32 (the lowering reads the Q to run the producer in int8).
-  for (const role of plan.roles) if (role.output) pairFor(role.output);
+  // Outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
   g.removeDeadNodes();
   g.sort();
   return report;
