@@ -1,0 +1,103 @@
+/**
+ * Real models, real data: static QDQ (per channel and per tensor) calibrated on three fixture photos and
+ * evaluated on two others, SQNR of every output vs fp32 with both models run by onnxruntime-node; dynamic
+ * quantization of the Silero VAD judged by its speech/non-speech decisions over the fixture WAVs; and a
+ * produced model fed back in (already quantized: a no-op).
+ * The SQNR floors below are regression guards at the measured values minus a margin, not the 25 dB target
+ * (see docs/quantization-results.md).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadModel, serializeModel } from '../../../src/onnx/io.js';
+import type { CalibrationSample } from '../../../src/quantize/executor.js';
+import { sqnr } from '../../../src/quantize/metrics.js';
+import { quantize } from '../../../src/quantize/quantize.js';
+import { createOnnxruntimeExecutor, runModel } from './helpers/ort-executor.js';
+import { MODELS_DIR, photoSample, vadWindows } from './helpers/real-data.js';
+
+const CALIBRATION = ['astronaut.png', 'chelsea.png', 'coffee.png'];
+const EVALUATION = ['page.png', 'motorcycle_left.png'];
+/** Per model: the floor (dB) for the worst output over the evaluation photos, per channel / per tensor. */
+const FLOORS: Record<string, [number, number]> = {
+  ppocr_cls: [15, 8],
+  blazeface_front: [5, 5],
+  ppocr_det: [-9, -2],
+};
+
+const results: string[] = [];
+
+describe('static QDQ on the real vision models', () => {
+  for (const name of Object.keys(FLOORS)) {
+    it(`${name}: every output vs fp32 in onnxruntime-node`, async () => {
+      const bytes = readFileSync(join(MODELS_DIR, `${name}.onnx`));
+      const cal = CALIBRATION.map((p) => photoSample(name, p));
+      for (const [k, perChannel] of [true, false].entries()) {
+        const { model, report } = await quantize(bytes, { calibration: cal, executor: createOnnxruntimeExecutor, perChannel, progress: false });
+        expect(report.calibration!.samples).toBe(3);
+        const out = serializeModel(model);
+        let worst = Infinity;
+        for (const photo of EVALUATION) {
+          const s = photoSample(name, photo);
+          const ref = await runModel(bytes, s);
+          const got = await runModel(out, s);
+          const line = Object.keys(ref).map((o) => {
+            const db = sqnr(ref[o].data as Float32Array, got[o].data as Float32Array);
+            worst = Math.min(worst, db);
+            return `${o} ${db.toFixed(1)}`;
+          });
+          results.push(`${name} ${perChannel ? 'per-channel' : 'per-tensor'} ${photo}: ${line.join(', ')}`);
+        }
+        expect(worst).toBeGreaterThan(FLOORS[name][k]);
+        if (perChannel) {
+          // Feeding the result back: already quantized, left as it is.
+          const again = await quantize(out, { calibration: cal, executor: createOnnxruntimeExecutor, progress: false });
+          expect(again.report.mode).toBe('none');
+          expect(again.report.notes[0]).toMatch(/^The model is already quantized \(\d+ QuantizeLinear, \d+ DequantizeLinear\); left unchanged$/);
+          expect(serializeModel(again.model)).toEqual(serializeModel(loadModel(out)));
+        }
+      }
+    });
+  }
+  it('prints the measured table', () => {
+    console.log(results.join('\n'));
+  });
+});
+
+
+describe('dynamic quantization of the Silero VAD (op18, LSTM spelled out as Gemm)', () => {
+  it('MatMulInteger in place of the Gemms; frame decisions agree with fp32 over the fixture WAVs', async () => {
+    const bytes = readFileSync(join(MODELS_DIR, 'silero_vad_op18_ifless.onnx'));
+    const { model, report } = await quantize(bytes, { dynamic: true, freezeInputs: { sr: 16000 } });
+    expect(report.mode).toBe('dynamic');
+    expect(report.counts.quantizedNodes).toBe(2);
+    expect(report.counts.byOpType.MatMulInteger).toBe(2);
+    expect(report.counts.byOpType.DynamicQuantizeLinear).toBeGreaterThanOrEqual(1);
+    expect(report.notes).toContain('Conv: 6 nodes left in fp32 (dynamic mode quantizes MatMul and Gemm)');
+    const out = serializeModel(model);
+    let agree = 0;
+    let total = 0;
+    let worst = Infinity;
+    for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
+      let s1 = new Float32Array(256);
+      let s2 = new Float32Array(256);
+      for (const w of vadWindows(wav, 60)) {
+        const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
+        const a = await runModel(bytes, { ...base, state: { data: s1, dims: [2, 1, 128] } });
+        const b = await runModel(out, { ...base, state: { data: s2, dims: [2, 1, 128] } });
+        s1 = a.stateN.data as Float32Array;
+        s2 = b.stateN.data as Float32Array;
+        const p = (a.output.data as Float32Array)[0];
+        const q = (b.output.data as Float32Array)[0];
+        if (p > 0.5 === q > 0.5) agree++;
+        total++;
+        worst = Math.min(worst, sqnr(s1, s2));
+      }
+    }
+    results.push(`silero_vad_op18_ifless dynamic: ${agree}/${total} frame decisions agree, worst state SQNR ${worst.toFixed(1)} dB`);
+    console.log(results[results.length - 1]);
+    expect(agree / total).toBeGreaterThanOrEqual(0.95);
+  });
+});
