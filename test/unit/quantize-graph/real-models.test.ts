@@ -81,8 +81,8 @@ describe('dynamic quantization of the Silero VAD (op18, LSTM spelled out as Gemm
     let total = 0;
     let worst = Infinity;
     for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
-      let s1 = new Float32Array(256);
-      let s2 = new Float32Array(256);
+      let s1: Float32Array = new Float32Array(256);
+      let s2: Float32Array = new Float32Array(256);
       for (const w of vadWindows(wav, 60)) {
         const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
         const a = await runModel(bytes, { ...base, state: { data: s1, dims: [2, 1, 128] } });
