@@ -14,13 +14,19 @@
  *            bq ─DQ─▶ b ─┴─ Add|Mul ─▶ y ─Q─▶ yq
  *   After:   Add|Mul(int8: aq, bq) ─▶ yq
  *
- * QLinearConv / QLinearMatMul (QOperator models) become the same kernels directly. Anything that does not fit
+ *   Before:  xq ─DQ─▶ x ─ Sigmoid|HardSwish|... (or HardSwish spelled out) ─▶ y ─Q─▶ yq
+ *   After:   one int8 activation ─▶ yq (a 256-entry lookup table, exact)
+ *
+ *   Before:  xq ─DQ─▶ x ─ MaxPool|GlobalAveragePool ─▶ y ─Q─▶ yq
+ *   After:   MaxPool|GlobalAveragePool on int8 (MaxPool needs equal input and output parameters)
+ * Anything that does not fit
  * (asymmetric or uint8 weights, per-channel activations, mixed int8/uint8) stays float with its own Q/DQ.
  */
 import type { Node } from '../ir/node.js';
 import type { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import type { PlanAttr, PlanQuant } from '../runtime/plan.js';
+import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
+import type { PlanAttr, PlanOp, PlanQuant } from '../runtime/plan.js';
 import { permute, staticShape, TO_NHWC, transposeData } from './builder.js';
 import type { Lowering } from './lower.js';
 
@@ -102,6 +108,20 @@ function ensureQuant(L: Lowering, v: Value, id: number, q: QParams, layout: 'pla
   return pv.quant.scale.length === 1 && pv.quant.scale[0] === q.scale[0] && pv.quant.zeroPoint[0] === q.zeroPoint[0];
 }
 
+/** The plan op and attributes that compute a fused activation on its own. */
+function int8Activation(act: FusedActivation): [PlanOp, Record<string, PlanAttr> | undefined] {
+  switch (act.kind) {
+    case 'Clip':
+      return ['Clip', { ...(Number.isFinite(act.params.min) ? { min: act.params.min } : {}), ...(Number.isFinite(act.params.max) ? { max: act.params.max } : {}) }];
+    case 'LeakyRelu':
+      return ['LeakyRelu', { alpha: act.params.alpha }];
+    case 'HardSigmoid':
+      return ['HardSigmoid', { alpha: act.params.alpha, beta: act.params.beta }];
+    default:
+      return [act.kind, undefined];
+  }
+}
+
 export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
   const emitters = new Map<Node, () => void>();
   const absorbedDq = new Map<Node, number>();
@@ -163,6 +183,52 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const inputs = [xid, wid];
         if (bias) inputs.push(L.b.addConstant(`${node.name || op}:bias_q`, 'int32', [n], bias));
         L.b.addNode(node.name || `${op}_q`, isConv ? 'Conv' : 'FullyConnected', inputs, [yid], attrs, backend);
+      });
+      continue;
+    }
+    if (op === 'MaxPool' || op === 'GlobalAveragePool') {
+      const x = dqActivation(L, node.input(0));
+      if (!x || staticShape(node.input(0)!).length !== 4 || node.outputs.filter(Boolean).length !== 1) continue;
+      const y = qConsumers(L, node.output(0)!);
+      if (!y || y.q.dtype !== x.q.dtype || (op === 'MaxPool' && !sameQuant(x.q, y.q))) continue;
+      absorb(x.dq);
+      L.done.add(node);
+      y.nodes.forEach((c) => L.done.add(c));
+      emitters.set(node, () => {
+        const xid = L.b.get(x.source, 'nhwc');
+        if (!ensureQuant(L, x.source, xid, x.q, 'nhwc')) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
+        const yValue = y.nodes[0].output(0)!;
+        L.b.setQuant(yValue, toQuant(y.q));
+        const yid = L.b.define(yValue, 'nhwc');
+        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, 'nhwc', yid));
+        const attrs = op === 'MaxPool' ? L.windowAttrs(node, staticShape(node.input(0)!), staticShape(node.output(0)!)) : undefined;
+        L.b.addNode(node.name || `${op}_q`, op, [xid], [yid], attrs);
+      });
+      continue;
+    }
+    if (op === 'DequantizeLinear') {
+      // An activation read through this DequantizeLinear and requantized after: one int8 lookup table.
+      const x = dqActivation(L, node.output(0) && node.output(0)!.consumers.length > 0 ? node.output(0) : null);
+      const v = node.output(0);
+      if (!x || !v || v.isGraphOutput) continue;
+      const act: FusedActivation | undefined = activationAfter(v, L.graph, 13);
+      if (!act || act.nodes.some((n) => L.done.has(n))) continue;
+      const y = qConsumers(L, act.output);
+      if (!y || y.q.dtype !== x.q.dtype) continue;
+      const [planOp, attrs] = int8Activation(act);
+      const anchor = act.nodes[0];
+      act.nodes.forEach((n) => L.done.add(n));
+      y.nodes.forEach((c) => L.done.add(c));
+      for (let i = 0; i < v.consumers.length; i++) if (act.nodes.includes(v.consumers[i])) absorb(node);
+      emitters.set(anchor, () => {
+        const layout = L.b.current(x.source, 'nhwc') ?? 'plain';
+        const xid = L.b.get(x.source, layout);
+        if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
+        const yValue = y.nodes[0].output(0)!;
+        L.b.setQuant(yValue, toQuant(y.q));
+        const yid = L.b.define(yValue, layout);
+        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        L.b.addNode(anchor.name || `${planOp}_q`, planOp, [xid], [yid], attrs);
       });
       continue;
     }

@@ -75,7 +75,11 @@ function hardSwish(y: Value, graph: Graph, opset: number): { nodes: Node[]; outp
 
 function activation(p: Node, graph: Graph, opset: number): FusedActivation | undefined {
   const y = p.output(0);
-  if (!y) return undefined;
+  return y ? activationAfter(y, graph, opset) : undefined;
+}
+
+/** The activation (one node, or a spelled-out HardSwish chain) that alone reads `y`, if any. */
+export function activationAfter(y: Value, graph: Graph, opset: number): FusedActivation | undefined {
   const hs = hardSwish(y, graph, opset);
   if (hs) return { kind: 'HardSwish', params: {}, ...hs };
   const n = only(y, graph);

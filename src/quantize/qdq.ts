@@ -65,6 +65,8 @@ export interface NodeRole {
   output: Value | undefined;
   /** Pass-through: the output takes the input's qparams. */
   passThrough: boolean;
+  /** Nodes (a non-clamp activation run as one unit) that read `output` through its Q/DQ pair. */
+  pairOutputFor?: Node[];
 }
 
 export interface SkippedNode {
@@ -160,6 +162,13 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
       if (fa.nodes.some((a) => options.exclude.has(a.name))) {
         // The activation is wanted in fp32: quantize the producer's own output instead.
         role.output = n.output(0) ?? undefined;
+      } else if (fa.kind !== 'Relu' && fa.kind !== 'Clip') {
+        // Int8 kernels fuse only clamps into their output stage. Other activations (HardSwish, Sigmoid, ...)
+        // get the producer's output quantized, and run as one unit (an int8 lookup table in octet's runtime)
+        // between that and the next quantized op: their inner nodes are not quantized one by one.
+        for (const a of fa.nodes) fusedInto.set(a, n);
+        role.output = n.output(0) ?? undefined;
+        role.pairOutputFor = fa.nodes;
       } else {
         for (const a of fa.nodes) fusedInto.set(a, n);
         role.output = fa.output;
@@ -467,7 +476,15 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
       report.push({ tensor: bv.name, role: 'bias', dtype: 'int32', granularity: perAxis ? 'per-axis(0)' : 'per-tensor', scale: perAxis ? Array.from(b.scale) : b.scale[0], zeroPoint: 0, clipped: b.clipped });
     }
   }
-  // Outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
+  // A non-clamp activation after a quantized producer reads the producer's output through its pair.
+  for (const role of plan.roles) {
+    if (!role.pairOutputFor || !role.output) continue;
+    const out = role.output;
+    const dq = pairFor(out);
+    if (!dq) continue;
+    for (const c of role.pairOutputFor) c.inputs.forEach((v, i) => v === out && c.setInput(i, dq));
+  }
+  // Other outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
   g.removeDeadNodes();
   g.sort();
   return report;

@@ -250,13 +250,9 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     if (r) qparams.set(t, activationQParams(t, r[0], r[1], qdqOptions));
   }
   if (mode === 'static' && toCalibrate.length > 0) {
-    const executor = o.executor ?? getDefaultExecutorFactory();
-    if (!executor) {
-      throw new OctetError(
-        'ERR_OCTET_NO_EXECUTOR',
-        'Static quantization needs an fp32 executor for calibration: pass options.executor (or register one with setDefaultExecutorFactory), or use options.dynamic / options.weightOnly',
-      );
-    }
+    // Default: the registered factory, else octet's own runtime (loaded lazily: dynamic and weight-only
+    // quantization need no native addon).
+    const executor = o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
     if (o.calibration === undefined) {
       throw new OctetError('ERR_OCTET_CALIBRATION', 'Static quantization needs calibration data: pass options.calibration (a folder or an iterable of samples), or use options.dynamic / options.weightOnly');
     }

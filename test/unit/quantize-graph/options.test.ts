@@ -34,16 +34,13 @@ describe('quantize() arguments', () => {
     await expect(quantize(m, { executor: {} as never })).rejects.toThrow(new TypeError('Expected CalibrationExecutor or factory function for options.executor but received Object of type object'));
     await expect(quantize(m, { calibration: 5 as never })).rejects.toThrow(new TypeError('Expected folder path or iterable of samples for options.calibration but received 5 of type number'));
   });
-  it('static mode without an executor is a clear OctetError; dynamic and weight-only need none', async () => {
+  it('static mode without a registered executor calibrates on octet\'s own runtime; dynamic and weight-only need none', async () => {
     const saved = getDefaultExecutorFactory();
     setDefaultExecutorFactory(undefined);
     try {
-      const err = await quantize(smallModel(), { calibration: smallSamples(1) }).catch((e: unknown) => e);
-      expect(err).toMatchObject({
-        name: 'OctetError',
-        code: 'ERR_OCTET_NO_EXECUTOR',
-        message: 'Static quantization needs an fp32 executor for calibration: pass options.executor (or register one with setDefaultExecutorFactory), or use options.dynamic / options.weightOnly',
-      });
+      const { report } = await quantize(smallModel(), { calibration: smallSamples(2), progress: false });
+      expect(report.mode).toBe('static');
+      expect(report.tensors.some((t) => t.role === 'activation')).toBe(true);
       await expect(quantize(smallModel(), { weightOnly: true })).resolves.toBeDefined();
       await expect(quantize(smallModel(), { dynamic: true })).resolves.toBeDefined();
     } finally {
