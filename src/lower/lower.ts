@@ -15,6 +15,8 @@ import type { Value } from '../ir/value.js';
 import type { FusedActivation } from '../passes/tag-activations.js';
 import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
+import { inferShapes } from '../ir/shape-inference.js';
+import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 
 export interface LowerOptions {
@@ -47,33 +49,77 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   ...NHWC_OPS, ...ELEMENTWISE, 'Max', 'Min', 'Gemm', 'MatMul', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum',
   'ReduceMax', 'ReduceMin', 'Resize', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout',
   'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
-  'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'Shape', 'Constant',
+  'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
-export function unsupportedNodes(graph: Graph): Node[] {
-  const constantWeights = (n: Node): boolean => {
+/** Ops whose data inputs must be float32 (8-bit data reaches them only through DequantizeLinear). */
+const FLOAT_ONLY = new Set([
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Clip', 'Relu', 'Sigmoid',
+  'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
+  'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
+]);
+/**
+ * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
+ * Squeeze, Split and Resize only need their output shapes, which shape inference provides.)
+ */
+const CREATE_TIME_INPUTS: Record<string, number[]> = {
+  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Clip: [1, 2],
+  // Resize maps coordinates with the scale values themselves.
+  Resize: [2],
+};
+
+/** Why the runtime cannot run `n`, or undefined when it can. `frozen`: graph inputs folded into each plan. */
+export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set()): string | undefined {
+  const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+  if ((n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType)) return op;
+  // Fed at run time; scalar integer inputs are not, they are folded into each plan (see InferenceSession).
+  const fedAtRun = (v: Value | null): boolean =>
+    v !== null && v.isGraphInput && !v.initializer && !frozen.has(v.name) && !(v.shape?.length === 0 && (v.elemType === 6 || v.elemType === 7 || v.elemType === 9));
+  if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
+    // Convolution weights are packed once at creation: they must be constants.
     const w = n.input(1);
-    if (!w) return false;
-    if (w.isConstant) return true;
-    const dq = w.producer;
-    return dq?.opType === 'DequantizeLinear' && (dq.input(0)?.isConstant ?? false);
-  };
-  return graph.nodes.filter(
-    (n) =>
-      (n.domain !== '' && n.domain !== 'ai.onnx') ||
-      !LOWERABLE_OPS.has(n.opType) ||
-      // Convolution weights are packed once at creation: they must be constants.
-      ((n.opType === 'Conv' || n.opType === 'ConvTranspose') && !constantWeights(n)),
-  );
+    const dq = w?.producer;
+    const known = (v: Value | null | undefined): boolean => !!v && (v.isConstant || frozen.has(v.name));
+    const constant = known(w) || (dq?.opType === 'DequantizeLinear' && known(dq.input(0)));
+    if (!constant) return `${op} with non-constant weights`;
+  }
+  if (FLOAT_ONLY.has(n.opType) && n.inputs.some((v, i) => i === 0 && v && fedAtRun(v) && v.elemType !== 1)) return `${op} on non-float32 inputs`;
+  if (n.opType === 'Pow' && n.input(1) && fedAtRun(n.input(1)) && n.input(1)!.elemType !== 1) return `${op} with a non-float32 exponent`;
+  if ((CREATE_TIME_INPUTS[n.opType] ?? []).some((i) => fedAtRun(n.input(i)))) return `${op} with axes/pads/bounds given at run time`;
+  if (n.opType === 'Dropout' && (n.input(2) || n.output(1))) return `${op} in training mode or with a mask output`;
+  const rank = n.input(0)?.shape?.length;
+  if (rank !== undefined && (n.opType === 'Conv' || n.opType === 'MaxPool' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') && rank !== 3 && rank !== 4) {
+    return `${op} on ${rank - 2}-D data (1-D and 2-D only)`;
+  }
+  if (n.opType === 'ConvTranspose') {
+    if (rank !== undefined && rank !== 4) return `${op} on ${rank - 2}-D data (2-D only)`;
+    if (n.getString('auto_pad', 'NOTSET').startsWith('SAME')) return `${op} with auto_pad SAME`;
+  }
+  if (n.opType === 'ConvInteger' && [1, 2, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or zero points given at run time`;
+  if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && [1, 2, 3, 4, 5, 6, 7].some((i) => fedAtRun(n.input(i)))) {
+    return `${op} with weights or quantization parameters given at run time`;
+  }
+  if ((n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && [1, 2].some((i) => fedAtRun(n.input(i)))) {
+    return `${op} with scale/zero point given at run time`;
+  }
+  if (n.opType === 'Resize') {
+    const mode = n.getString('mode', 'nearest');
+    const ct = n.getString('coordinate_transformation_mode', 'half_pixel');
+    if (mode === 'cubic') return `${op} with mode 'cubic'`;
+    if (ct === 'tf_crop_and_resize') return `${op} with 'tf_crop_and_resize'`;
+  }
+  return undefined;
+}
+
+/** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
+export function unsupportedNodes(graph: Graph, frozen: ReadonlySet<string> = new Set()): Node[] {
+  return graph.nodes.filter((n) => unsupportedReason(n, frozen) !== undefined);
 }
 
 /** "the runtime does not support LRN, Conv with non-constant weights (3 nodes, first LRN 'lrn1')" */
-export function unsupportedMessage(bad: readonly Node[]): string {
-  const what = bad.map((n) => {
-    const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
-    return LOWERABLE_OPS.has(n.opType) && !n.domain ? `${op} with non-constant weights` : op;
-  });
+export function unsupportedMessage(bad: readonly Node[], frozen: ReadonlySet<string> = new Set()): string {
+  const what = bad.map((n) => unsupportedReason(n, frozen) ?? n.opType);
   return `the runtime does not support ${[...new Set(what)].join(', ')} (${bad.length} node${bad.length > 1 ? 's' : ''}, first ${bad[0].label})`;
 }
 
@@ -176,7 +222,12 @@ export class Lowering {
     const y = node.output(0);
     const name = node.name || `${op}_${this.b.plan.nodes.length}`;
     if (op === 'Constant' || op === 'Shape') {
-      if (y && !y.isConstant) throw new OnnxError(`${node.label} was not folded to a constant`, { node: node.id });
+      if (!y || y.isConstant) return;
+      // A Constant that is a graph output stays a node: its value becomes a plan constant.
+      const t = op === 'Constant' ? node.getTensor('value') : undefined;
+      if (!t) throw new OnnxError(`${node.label} was not folded to a constant`, { node: node.id });
+      const dtype = planDType(t.dtype, `constant '${y.name}'`);
+      this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [...t.dims], tensorData(t, dtype)));
       return;
     }
     if (!y) throw new OnnxError(`${node.label} has no output`, { node: node.id });
@@ -338,9 +389,6 @@ export class Lowering {
         this.b.addNode(name, 'MatMulInteger', ins, [this.out(y, 'plain')]);
         return;
       }
-      case 'QLinearConv':
-      case 'QLinearMatMul':
-        throw new OnnxError(`${node.label}: this ${op} could not be lowered to an int8 kernel (unsupported zero points or types)`, { node: node.id });
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
@@ -398,7 +446,11 @@ export class Lowering {
   }
 
   private resizeAttrs(node: Node): Record<string, PlanAttr> {
+    // ONNX maps coordinates with the given scales, not output/input (they differ when the size was floored).
+    const scalesT = this.graph.constantOf(node.input(2));
+    const scales = scalesT && scalesT.size === 4 ? scalesT.toNumbers().slice(2) : undefined;
     return {
+      ...(scales ? { scales } : {}),
       mode: node.getString('mode', 'nearest'),
       coordinateTransformationMode: node.getString('coordinate_transformation_mode', 'half_pixel'),
       nearestMode: node.getString('nearest_mode', 'round_prefer_floor'),
@@ -503,8 +555,8 @@ export class Lowering {
     const expand = (a: number[], fill: number): number[] => (oneD ? [fill, ...a] : a);
     let kernel: number[];
     if (op === 'Conv' || op === 'ConvTranspose') {
-      const w = this.graph.constantOf(node.input(1));
-      kernel = w ? [...w.dims].slice(2) : node.getInts('kernel_shape');
+      const w = this.floatConstant(node.input(1));
+      kernel = w ? w.dims.slice(2) : node.getInts('kernel_shape');
       if (oneD) kernel = [1, ...kernel];
     } else {
       kernel = expand(node.getInts('kernel_shape'), 1);
@@ -748,5 +800,6 @@ export class Lowering {
 
 /** Lowers a canonical model whose shapes are all static. */
 export function lowerModel(model: Model, options: LowerOptions): LoweredModel {
+  if (expandQOperator(model.graph) > 0) inferShapes(model, { strict: false });
   return new Lowering(model, options).lower();
 }

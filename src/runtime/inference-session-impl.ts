@@ -8,6 +8,7 @@ import path from 'node:path';
 import { defaultBackend } from '../backends.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
+import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { lowerModel, unsupportedMessage, unsupportedNodes } from '../lower/lower.js';
 import { loadModel } from '../onnx/io.js';
@@ -34,11 +35,55 @@ function isControlInput(v: Value): boolean {
   return (v.elemType === 7 || v.elemType === 6 || v.elemType === 9) && shape !== undefined && shape.length === 0;
 }
 
+/**
+ * Input slots whose values the plan bakes in (weights, quantization parameters, axes, pads, shapes). A graph
+ * input read only through such slots is frozen into the plan, like a scalar control input: each distinct value
+ * gets its own plan. (Models normally hold these as initializers; the ONNX test suite feeds them.)
+ */
+const PARAMETER_SLOTS: Record<string, number[]> = {
+  QuantizeLinear: [1, 2], DequantizeLinear: [1, 2], QLinearConv: [1, 2, 3, 4, 5, 6, 7, 8], QLinearMatMul: [1, 2, 3, 4, 5, 6, 7],
+  Conv: [1, 2], ConvTranspose: [1, 2], Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Clip: [1, 2], Resize: [1, 2, 3],
+  ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Reshape: [1], Squeeze: [1], Unsqueeze: [1], Split: [1],
+  MatMulInteger: [2, 3], ConvInteger: [1, 2, 3],
+};
+
+function isParameterInput(v: Value): boolean {
+  if (v.consumers.length === 0 || v.isGraphOutput) return false;
+  return v.consumers.every((c) => {
+    const slots = PARAMETER_SLOTS[c.opType] ?? [];
+    return c.inputs.every((x, i) => x !== v || slots.includes(i));
+  });
+}
+
+const ONNX_DTYPE_OF: Record<TensorType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 };
+
+/** A runtime tensor as an IR tensor (for freezing an input into the model). */
+function toIrTensor(name: string, t: Tensor): IrTensor {
+  if (t.type === 'int64') return IrTensor.fromInt64(name, t.dims, t.data as BigInt64Array);
+  if (t.type === 'float32') return IrTensor.fromFloat32(name, t.dims, t.data as Float32Array);
+  return IrTensor.fromNumbers(name, ONNX_DTYPE_OF[t.type], t.dims, t.data as ArrayLike<number>);
+}
+
+/** Ops the constant folder evaluates, plus If (inlined once its condition is constant). */
+const FOLDABLE = new Set([
+  'If', 'Constant', 'Identity', 'Shape', 'Cast', 'Gather', 'Concat', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten',
+  'Slice', 'ConstantOfShape', 'Expand', 'Transpose', 'Where', 'Size', 'Equal', 'Less', 'Greater',
+  'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Add', 'Sub', 'Mul', 'Div',
+]);
+
 function foldableOnceFrozen(model: Model, node: import('../ir/node.js').Node): boolean {
+  if (!FOLDABLE.has(node.opType)) return false;
+  // An If is inlined as one of its branches: both must be runnable.
+  if (node.opType === 'If') {
+    for (const name of ['then_branch', 'else_branch']) {
+      const branch = node.getGraph(name);
+      if (!branch || unsupportedNodes(branch).some((n) => !FOLDABLE.has(n.opType))) return false;
+    }
+  }
   const known = new Set<Value>(model.graph.inputs.filter((v) => !v.initializer && isControlInput(v)));
   const ok = (v: Value | null): boolean => v === null || v.isConstant || known.has(v);
   for (const n of model.graph.topologicalOrder()) {
-    if (n.inputs.every(ok)) n.outputs.forEach((o) => o && known.add(o));
+    if (FOLDABLE.has(n.opType) && n.inputs.every(ok)) n.outputs.forEach((o) => o && known.add(o));
     if (n === node) return n.inputs.every(ok);
   }
   return false;
@@ -97,7 +142,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       shape: (v.shape ?? []).map((d, i) => (typeof d === 'number' ? d : (d ?? `${v.name}_dim${i}`))),
     });
     const inputs = model.graph.inputs.filter((v) => !v.initializer);
-    this.#controlInputs = new Set(inputs.filter(isControlInput).map((v) => v.name));
+    this.#controlInputs = new Set(inputs.filter((v) => isControlInput(v) || isParameterInput(v)).map((v) => v.name));
     this.inputMetadata = inputs.map(meta);
     this.outputMetadata = model.graph.outputs.map(meta);
     this.inputNames = this.inputMetadata.map((m) => m.name);
@@ -117,8 +162,9 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     const baseDir = typeof pathOrBytes === 'string' ? path.dirname(path.resolve(pathOrBytes)) : undefined;
     const model = loadModel(bytes, { baseDir });
     canonicalize(model);
-    const bad = unsupportedNodes(model.graph).filter((n) => !foldableOnceFrozen(model, n));
-    if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad), { node: bad[0].id });
+    const frozen = new Set(model.graph.inputs.filter((v) => !v.initializer && (isControlInput(v) || isParameterInput(v))).map((v) => v.name));
+    const bad = unsupportedNodes(model.graph, frozen).filter((n) => !foldableOnceFrozen(model, n));
+    if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad, frozen), { node: bad[0].id });
     const session = new InferenceSessionImpl(bytes, baseDir, model, opts);
     for (const m of session.inputMetadata) {
       if (!['float32', 'int8', 'uint8', 'int32', 'int64', 'bool'].includes(m.type)) {
@@ -126,8 +172,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       }
     }
     const fixed = session.inputMetadata.map((m) => m.shape.map((d) => (typeof d === 'number' ? d : opts.freeDimensions[d])));
-    const noControl = !model.graph.inputs.some((v) => !v.initializer && isControlInput(v));
-    if (noControl && fixed.every((s) => s.every((d) => d !== undefined))) session.#prepare(fixed as number[][]);
+    if (session.#controlInputs.size === 0 && fixed.every((s) => s.every((d) => d !== undefined))) session.#prepare(fixed as number[][]);
     return session;
   }
 
@@ -137,8 +182,9 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     return first ? first.plan.implementations : [];
   }
 
-  #prepare(shapes: number[][], control: Record<string, number | bigint> = {}): Prepared {
-    const key = shapes.map((s) => s.join('x')).join(';') + JSON.stringify(control, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
+  #prepare(shapes: number[][], control: Record<string, IrTensor> = {}): Prepared {
+    const frozenKey = Object.entries(control).map(([k, t]) => `${k}:${t.dtype}:${t.dims.join('x')}:${Buffer.from(t.data).toString('base64')}`);
+    const key = shapes.map((s) => s.join('x')).join(';') + frozenKey.join(';');
     const hit = this.#plans.get(key);
     if (hit) {
       // Move to the back: most recently used.
@@ -170,7 +216,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
   }
 
   /** Checks feeds against the inputs: names, types, ranks and fixed dims. Returns the data and the shapes. */
-  #checkFeeds(feeds: unknown): { data: PlanTypedArray[]; shapes: number[][]; control: Record<string, number | bigint> } {
+  #checkFeeds(feeds: unknown): { data: PlanTypedArray[]; shapes: number[][]; control: Record<string, IrTensor> } {
     if (!isPlainObject(feeds)) throw invalidParameterError('feeds', 'object of input name → Tensor', feeds);
     for (const name of Object.keys(feeds)) {
       if (!this.inputNames.includes(name)) {
@@ -179,7 +225,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     }
     const data: PlanTypedArray[] = [];
     const shapes: number[][] = [];
-    const control: Record<string, number | bigint> = {};
+    const control: Record<string, IrTensor> = {};
     this.inputMetadata.forEach((m) => {
       const t = feeds[m.name];
       if (t === undefined) throw new RangeError(`Missing input '${m.name}' in feeds`);
@@ -194,12 +240,10 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         if (fixed !== undefined && d !== fixed) {
           throw invalidParameterError(`feeds['${m.name}'].dims[${i}]`, `${fixed}`, d, true);
         }
-        if (d === 0) throw invalidParameterError(`feeds['${m.name}'].dims[${i}]`, 'a size >= 1', d, true);
         return d;
       });
       if (this.#controlInputs.has(m.name)) {
-        const v = (t.data as ArrayLike<number | bigint>)[0];
-        control[m.name] = typeof v === 'bigint' ? v : Number(v);
+        control[m.name] = toIrTensor(m.name, t);
       } else {
         data.push(t.data as PlanTypedArray);
       }
