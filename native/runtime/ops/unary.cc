@@ -4,6 +4,7 @@
 // and output): a 256-entry lookup table built at creation from the float64 function, which is exact.
 #include <cmath>
 
+#include "kernels/lut8.h"
 #include "runtime/ops/xnn_op.h"
 
 namespace octet {
@@ -163,9 +164,7 @@ std::unique_ptr<Op> CreateUnary(OpContext& ctx) {
   }
   const uint8_t* in = ctx.in<uint8_t>(0);
   uint8_t* out = ctx.out<uint8_t>(0);
-  return MakeOp("own:lut_8bit(" + fn.op + ")", [=] {
-    for (size_t i = 0; i < n; ++i) out[i] = lut[in[i]];
-  });
+  return MakeOp("own:lut_8bit(" + fn.op + ")", [=] { kernels::Lut8(lut.data(), in, out, n); });
 }
 
 }  // namespace
