@@ -56,6 +56,17 @@ function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QParams
   return { source, q, dq };
 }
 
+/** A per-tensor DequantizeLinear of an 8-bit constant (a learned scale or offset operand). */
+function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq: Node } | undefined {
+  const dq = v?.producer;
+  if (!dq || dq.opType !== 'DequantizeLinear') return undefined;
+  const t = L.graph.constantOf(dq.input(0));
+  if (!t || (t.dtype !== 2 && t.dtype !== 3)) return undefined;
+  const q = L.qparamsOf(dq);
+  if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+  return { t, q, dq };
+}
+
 /** Constant symmetric int8 weights behind a DequantizeLinear (per tensor, or per channel along `axis`). */
 function dqWeights(L: Lowering, v: Value | null, axis: number): { t: IrTensor; q: QParams; dq: Node } | undefined {
   const dq = v?.producer;
@@ -234,7 +245,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
     }
     if (op === 'Add' || op === 'Mul') {
       const a = dqActivation(L, node.input(0));
-      const b = dqActivation(L, node.input(1));
+      const b = dqActivation(L, node.input(1)) ?? dqConstant(L, node.input(1));
       if (!a || !b || a.q.dtype !== b.q.dtype) continue;
       const y = qConsumers(L, node.output(0)!);
       if (!y || y.q.dtype !== a.q.dtype) continue;
@@ -244,11 +255,24 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       y.nodes.forEach((c) => L.done.add(c));
       emitters.set(node, () => {
         const rank = staticShape(node.output(0)!).length;
-        const nhwc = rank === 4 && [a.source, b.source].every((s) => staticShape(s).length === 4 && L.b.current(s, 'nhwc') === 'nhwc');
+        const bConst = 't' in b ? b : undefined;
+        const nhwc =
+          rank === 4 &&
+          staticShape(a.source).length === 4 &&
+          L.b.current(a.source, 'nhwc') === 'nhwc' &&
+          (bConst ? bConst.t.size === 1 : staticShape((b as { source: Value }).source).length === 4 && L.b.current((b as { source: Value }).source, 'nhwc') === 'nhwc');
         const layout = nhwc ? 'nhwc' : 'plain';
         const aid = L.b.get(a.source, layout);
-        const bid = L.b.get(b.source, layout);
-        if (!ensureQuant(L, a.source, aid, a.q, layout) || !ensureQuant(L, b.source, bid, b.q, layout)) {
+        let bid: number;
+        if (bConst) {
+          const t = bConst.t;
+          const data = t.dtype === 3 ? Int8Array.from(t.asInt8()) : Uint8Array.from(t.asUint8());
+          const dims = layout === 'nhwc' ? [1, 1, 1, 1] : [...t.dims];
+          bid = L.b.addConstant(`${node.input(1)!.name}:q`, bConst.q.dtype as 'int8' | 'uint8', dims, data, toQuant(bConst.q));
+        } else {
+          bid = L.b.get((b as { source: Value }).source, layout);
+        }
+        if (!ensureQuant(L, a.source, aid, a.q, layout) || (!bConst && !ensureQuant(L, (b as { source: Value }).source, bid, b.q, layout))) {
           throw new Error(`int8 inputs of ${node.label} have other quantization parameters than their DequantizeLinear`);
         }
         const yValue = y.nodes[0].output(0)!;

@@ -176,7 +176,7 @@ export class Lowering {
     for (const v of node.inputs) {
       if (!v) continue;
       const rank = staticShape(v).length;
-      if (v.isConstant) {
+      if (v.isConstant || this.constDequantized(v)) {
         if (rank === 4 || staticShape(v).every((d) => d === 1)) continue;
         if (rank > 4) return 'plain';
         continue; // lower-rank constants are broadcast up to 4-D below
@@ -194,6 +194,13 @@ export class Lowering {
       const dims = [...Array(4 - t.dims.length).fill(1), ...t.dims];
       const dtype = planDType(t.dtype, `constant '${v.name}'`);
       return this.b.addConstant(`${v.name}:nhwc`, dtype, permute(dims, TO_NHWC), transposeData(tensorData(t, dtype), dims, TO_NHWC));
+    }
+    // A DequantizeLinear of a constant (a quantized scale or bias operand) is a float constant here.
+    const folded = this.constDequantized(v);
+    if (folded) {
+      const dims = layout === 'nhwc' ? [...Array(4 - folded.dims.length).fill(1), ...folded.dims] : folded.dims;
+      if (layout === 'plain') return this.b.addConstant(`${v.name}:folded`, 'float32', dims, folded.data);
+      return this.b.addConstant(`${v.name}:nhwc`, 'float32', permute(dims, TO_NHWC), transposeData(folded.data, dims, TO_NHWC));
     }
     return this.b.get(v, layout);
   }
@@ -750,6 +757,11 @@ export class Lowering {
       out[i] = Math.fround((data[i] - q.zeroPoint[c]) * q.scale[c]);
     }
     return { data: out, dims };
+  }
+
+  /** floatConstant() for a DequantizeLinear output only (not for plain initializers). */
+  constDequantized(v: Value): { data: Float32Array; dims: number[] } | undefined {
+    return !v.isConstant && v.producer?.opType === 'DequantizeLinear' && this.graph.constantOf(v.producer.input(0)) ? this.floatConstant(v) : undefined;
   }
 
   /** Quant parameters from a Q/DQ node's scale and zero-point inputs (constants). */
