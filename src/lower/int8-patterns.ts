@@ -93,6 +93,15 @@ function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | unde
   return first ? { nodes: [...new Set(v.consumers)], q: first } : undefined;
 }
 
+/** The int8 value the matched QuantizeLinear nodes produce (one plan value for all of them). */
+function defineQuantizedOutput(L: Lowering, y: { nodes: Node[]; q: QParams }, layout: 'plain' | 'nhwc'): number {
+  const value = y.nodes[0].output(0)!;
+  L.b.setQuant(value, toQuant(y.q));
+  const id = L.b.define(value, layout);
+  y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, id));
+  return id;
+}
+
 /** int32 bias for scale S_x·S_w[o]: from a DequantizeLinear of int32 data, or quantized from float. */
 function int32Bias(L: Lowering, v: Value | null, xs: number, ws: Float32Array, n: number): Int32Array | undefined | null {
   if (!v) return undefined;
@@ -174,10 +183,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const layout = isConv ? 'nhwc' : 'plain';
         const xid = L.b.get(x.source, layout);
         if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
-        const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, toQuant(y.q));
-        const yid = L.b.define(yValue, layout);
-        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        const yid = defineQuantizedOutput(L, y, layout);
         const wq = Int8Array.from(w.t.asInt8());
         const wquant: PlanQuant = { scale: w.q.scale, zeroPoint: new Int32Array(w.q.scale.length), ...(w.q.scale.length > 1 ? { axis: 0 } : {}) };
         const attrs: Record<string, PlanAttr> = { ...(clamp?.attrs ?? {}) };
@@ -208,10 +214,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       emitters.set(node, () => {
         const xid = L.b.get(x.source, 'nhwc');
         if (!ensureQuant(L, x.source, xid, x.q, 'nhwc')) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
-        const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, toQuant(y.q));
-        const yid = L.b.define(yValue, 'nhwc');
-        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, 'nhwc', yid));
+        const yid = defineQuantizedOutput(L, y, 'nhwc');
         const attrs = op === 'MaxPool' ? L.windowAttrs(node, staticShape(node.input(0)!), staticShape(node.output(0)!)) : undefined;
         L.b.addNode(node.name || `${op}_q`, op, [xid], [yid], attrs);
       });
@@ -235,10 +238,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const layout = L.b.current(x.source, 'nhwc') ?? 'plain';
         const xid = L.b.get(x.source, layout);
         if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
-        const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, toQuant(y.q));
-        const yid = L.b.define(yValue, layout);
-        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        const yid = defineQuantizedOutput(L, y, layout);
         L.b.addNode(anchor.name || `${planOp}_q`, planOp, [xid], [yid], attrs);
       });
       continue;
@@ -275,10 +275,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         if (!ensureQuant(L, a.source, aid, a.q, layout) || (!bConst && !ensureQuant(L, (b as { source: Value }).source, bid, b.q, layout))) {
           throw new Error(`int8 inputs of ${node.label} have other quantization parameters than their DequantizeLinear`);
         }
-        const yValue = y.nodes[0].output(0)!;
-        L.b.setQuant(yValue, toQuant(y.q));
-        const yid = L.b.define(yValue, layout);
-        y.nodes.slice(1).forEach((qn) => L.b.alias(qn.output(0)!, layout, yid));
+        const yid = defineQuantizedOutput(L, y, layout);
         L.b.addNode(node.name || `${op}_q`, op, [aid, bid], [yid]);
       });
     }
