@@ -68,8 +68,13 @@ export const quantizeCommand: Command = {
     '  --op-types OP,...           op types to quantize',
     '  --max-samples N             use at most N calibration samples',
     '  --freeze NAME=VALUE         treat an input as a constant (e.g. sr=16000)',
+    '  --shape NAME=D,D,...        fix an input\'s shape (images are resized to its height and width)',
+    '  --mean M[,M,M] --std S[,S,S] image normalisation after scaling pixels to [0, 1] (default 0 and 1)',
     '  --json                      print the full report as JSON',
-    'Static quantization needs an fp32 executor; until octet\'s runtime registers one, use the API with options.executor.',
+    'Static quantization calibrates on octet\'s own fp32 runtime.',
+    '',
+    'Example:',
+    '  octet quantize ppocr_cls.onnx -o ppocr_cls.int8.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5',
   ],
   options: {
     output: { type: 'string', short: 'o' },
@@ -85,6 +90,9 @@ export const quantizeCommand: Command = {
     'op-types': { type: 'string' },
     'max-samples': { type: 'string' },
     freeze: { type: 'string', multiple: true },
+    shape: { type: 'string', multiple: true },
+    mean: { type: 'string' },
+    std: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(args: CommandArgs, io: CliIO): Promise<number> {
@@ -119,6 +127,25 @@ export const quantizeCommand: Command = {
         options.freezeInputs[item.slice(0, i)] = n;
       }
     }
+    const shapes = (Array.isArray(v.shape) ? v.shape : []) as string[];
+    if (shapes.length > 0) {
+      options.inputShapes = {};
+      for (const item of shapes) {
+        const i = item.lastIndexOf('=');
+        const dims = item.slice(i + 1).split(',').map(Number);
+        if (i <= 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new UsageError(`--shape expects NAME=D,D,..., got '${item}'`);
+        options.inputShapes[item.slice(0, i)] = dims;
+      }
+    }
+    const numbers = (flag: string, text: unknown): number | number[] | undefined => {
+      if (text === undefined) return undefined;
+      const list = String(text).split(',').map(Number);
+      if (list.some((x) => !Number.isFinite(x))) throw new UsageError(`${flag} expects a number or a comma-separated list, got '${String(text)}'`);
+      return list.length === 1 ? list[0] : list;
+    };
+    const mean = numbers('--mean', v.mean);
+    const std = numbers('--std', v.std);
+    if (mean !== undefined || std !== undefined) options.image = { ...(mean !== undefined ? { mean } : {}), ...(std !== undefined ? { std } : {}) };
     for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
     const { model, report } = await quantize(args.positionals[0], options);
     writeFileAtomic(v.output, serializeModel(model));
