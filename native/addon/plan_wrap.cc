@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "addon/common.h"
+#include "addon/promise_worker.h"
 #include "addon/tensor_helper.h"
 
 namespace octet {
@@ -174,46 +175,16 @@ Napi::Value TimesToJs(Napi::Env env, const PlanRunBaton& b) {
 
 // [async] Runs the whole plan on a libuv worker thread; Execute() makes no N-API call. The input and output
 // arrays are referenced until the promise settles.
-class PlanRunWorker final : public Napi::AsyncWorker {
+class PlanRunWorker final : public PromiseWorker {
  public:
   PlanRunWorker(Napi::Env env, PlanRunBaton baton, Napi::Array inputs, Napi::Array outputs)
-      : Napi::AsyncWorker(env, "octet:plan.run"),
-        baton_(std::move(baton)),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        inputs_(Napi::Persistent(static_cast<Napi::Object>(inputs))),
-        outputs_(Napi::Persistent(static_cast<Napi::Object>(outputs))) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      baton_.plan->Run(baton_.inputs, baton_.outputs, baton_.profile ? &baton_.times : nullptr);
-    } catch (const Error& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = "ERR_OCTET_OUT_OF_MEMORY";
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      code_ = "ERR_OCTET_NATIVE";
-      SetError(e.what());
-    }
-  }
-
-  void OnOK() override { deferred_.Resolve(TimesToJs(Env(), baton_)); }
-
-  void OnError(const Napi::Error& error) override {
-    Napi::Error e = error;
-    e.Set("code", Napi::String::New(Env(), code_));
-    deferred_.Reject(e.Value());
-  }
+      : PromiseWorker(env, "octet:plan.run", {inputs, outputs}), baton_(std::move(baton)) {}
 
  private:
+  void Work() override { baton_.plan->Run(baton_.inputs, baton_.outputs, baton_.profile ? &baton_.times : nullptr); }
+  Napi::Value Result() override { return TimesToJs(Env(), baton_); }
+
   PlanRunBaton baton_;
-  Napi::Promise::Deferred deferred_;
-  Napi::ObjectReference inputs_;
-  Napi::ObjectReference outputs_;
-  std::string code_ = "ERR_OCTET_NATIVE";
 };
 
 }  // namespace
