@@ -2,10 +2,12 @@
 // Smoke test for an installed octet package (run from a project that depends on it, under any arch):
 // loads the addon, lists the backends, runs an int8 fully-connected layer (per-channel and per-tensor) on
 // each available backend, checks it against the scalar reference (±1, < 1 % differing) and writes the
-// outputs to the JSON file named by argv[2] so runs on two machines can be compared.
+// outputs to the JSON file named by argv[2] so runs on two machines can be compared. With argv[3] (an int8 ONNX
+// model with one float input) and argv[4] (a raw little-endian float32 input file with the dims in argv[5],
+// e.g. 1,3,48,192) it also runs that real model and stores its outputs under "model:<output name>".
 import { writeFileSync } from 'node:fs';
 
-import { backends, FullyConnectedInt8, referenceFullyConnected } from 'octet';
+import { backends, FullyConnectedInt8, InferenceSession, referenceFullyConnected, Tensor } from 'octet';
 
 const info = backends();
 console.log(`${process.arch}: ${info.map((b) => (b.available ? `${b.name} isa=${b.isa}` : `${b.name} unavailable`)).join(', ')}`);
@@ -39,6 +41,19 @@ for (const perChannel of [true, false]) {
     results[`${b.name}:${perChannel ? 'pc' : 'pt'}`] = Array.from(y);
     fc.release();
   }
+}
+if (process.argv[3]) {
+  const { readFileSync } = await import('node:fs');
+  const session = await InferenceSession.create(process.argv[3]);
+  const raw = readFileSync(process.argv[4]);
+  const x = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  const dims = process.argv[5].split(',').map(Number);
+  const out = await session.run({ [session.inputNames[0]]: new Tensor('float32', Float32Array.from(x), dims) });
+  const int8Kernels = session.implementations().filter((k) => /int8|qs8|qu8|qc8|brg/.test(k)).length;
+  console.log(`  real int8 model ${process.argv[3].split('/').pop()}: ${int8Kernels} int8 kernels, outputs ${session.outputNames.map((n) => `${n}[${out[n].dims}]`).join(', ')}`);
+  if (int8Kernels === 0) failed = true;
+  for (const n of session.outputNames) results[`model:${n}`] = Array.from(out[n].data);
+  await session.release();
 }
 if (process.argv[2]) writeFileSync(process.argv[2], JSON.stringify(results));
 process.exit(failed ? 1 : 0);
