@@ -27,6 +27,8 @@ class OnednnFullyConnected final : public Kernel {
     std::vector<float> scales(p.weight_scales.size());
     for (size_t i = 0; i < scales.size(); ++i) scales[i] = p.input_scale * p.weight_scales[i] / p.output_scale;
     attr_.set_output_scales(p.per_channel() ? (1 << 1) : 0, scales);
+    // The scratchpad is ours, not oneDNN's library-managed one, which has crashed on libuv worker threads.
+    attr_.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (p.input_zero_point != 0) attr_.set_zero_points(DNNL_ARG_SRC, 0, {p.input_zero_point});
     if (p.output_zero_point != 0) attr_.set_zero_points(DNNL_ARG_DST, 0, {p.output_zero_point});
     if (p.output_min > DTypeMin(p.dtype) || p.output_max < DTypeMax(p.dtype)) {
@@ -52,6 +54,7 @@ class OnednnFullyConnected final : public Kernel {
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, prepared.weights}, {DNNL_ARG_DST, dst}};
       if (!bias_.empty()) args.emplace(DNNL_ARG_BIAS, prepared.bias);
+      args.emplace(DNNL_ARG_SCRATCHPAD, prepared.scratchpad);
       prepared.primitive.execute(stream, args);
       stream.wait();
       return 0;
@@ -66,6 +69,7 @@ class OnednnFullyConnected final : public Kernel {
     dnnl::matmul primitive;
     memory weights;
     memory bias;
+    memory scratchpad;
   };
 
   Prepared& PrimitiveFor(memory::dim m) {
@@ -91,7 +95,8 @@ class OnednnFullyConnected final : public Kernel {
     stream.wait();
     memory bias;
     if (!bias_.empty()) bias = memory(bias_md, engine, bias_.data());
-    auto inserted = cache_.emplace(m, Prepared{pd, dnnl::matmul(pd), packed, bias});
+    memory scratchpad(pd.scratchpad_desc(), engine);
+    auto inserted = cache_.emplace(m, Prepared{pd, dnnl::matmul(pd), packed, bias, scratchpad});
     return inserted.first->second;
   }
 
