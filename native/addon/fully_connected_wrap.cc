@@ -116,10 +116,7 @@ Napi::Value FullyConnectedWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OCTET_TRY
   RunArgs args = ParseRunArgs(info);
-  auto* worker = new KernelRunWorker(env, std::move(args.baton), args.input, args.output);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return (new KernelRunWorker(env, std::move(args.baton), args.input, args.output))->Start();
   OCTET_CATCH(env)
 }
 

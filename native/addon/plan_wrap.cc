@@ -254,10 +254,7 @@ Napi::Value PlanWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   OCTET_TRY
   RunArgs args = ParseRunArgs(info);
-  auto* worker = new PlanRunWorker(env, std::move(args.baton), args.inputs, args.outputs);
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  return (new PlanRunWorker(env, std::move(args.baton), args.inputs, args.outputs))->Start();
   OCTET_CATCH(env)
 }
 

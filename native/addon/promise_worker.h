@@ -19,7 +19,12 @@ class PromiseWorker : public Napi::AsyncWorker {
     for (auto& o : keep_alive) refs_.push_back(Napi::Persistent(o));
   }
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
+  // Queues the work and returns its promise. The worker deletes itself when it settles.
+  Napi::Promise Start() {
+    Napi::Promise promise = deferred_.Promise();
+    Queue();
+    return promise;
+  }
 
  protected:
   // Runs on the worker thread.

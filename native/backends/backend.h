@@ -80,6 +80,25 @@ class Backend {
   virtual std::unique_ptr<Kernel> CreateFullyConnected(const FullyConnectedParams& params) = 0;
 };
 
+// The process-wide instance of backend T, created on first use. A failure to initialise (unsupported CPU) is
+// remembered and rethrown on every call as ERR_OCTET_BACKEND_UNAVAILABLE naming `library`.
+template <typename T>
+Backend* SingletonBackend(const char* library) {
+  static std::once_flag once;
+  static std::unique_ptr<Backend> backend;
+  static std::string failure;
+  std::call_once(once, [] {
+    try {
+      backend = std::make_unique<T>();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  if (!backend)
+    throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", std::string(library) + " cannot run on this machine: " + failure);
+  return backend.get();
+}
+
 // Registry. Returns nullptr when the backend is not compiled in; throws octet::Error when it is compiled in
 // but cannot initialise on this machine.
 Backend* GetBackend(const std::string& name);

@@ -3,7 +3,6 @@
 
 #include <omp.h>
 
-#include <mutex>
 
 namespace octet {
 
@@ -77,18 +76,7 @@ class OnednnBackend final : public Backend {
 }  // namespace onednn
 
 Backend* GetOnednnBackend() {
-  static std::once_flag once;
-  static std::unique_ptr<Backend> backend;
-  static std::string failure;
-  std::call_once(once, [] {
-    try {
-      backend = std::make_unique<onednn::OnednnBackend>();
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  });
-  if (!backend) throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN cannot run on this machine: " + failure);
-  return backend.get();
+  return SingletonBackend<onednn::OnednnBackend>("oneDNN");
 }
 
 }  // namespace octet

@@ -3,7 +3,6 @@
 
 #include <cpuinfo.h>
 
-#include <mutex>
 
 namespace octet {
 
@@ -107,19 +106,7 @@ class XnnpackBackend final : public Backend {
 }  // namespace xnnpack
 
 Backend* GetXnnpackBackend() {
-  // Initialised once; a failure (unsupported CPU) is remembered and rethrown on every call.
-  static std::once_flag once;
-  static std::unique_ptr<Backend> backend;
-  static std::string failure;
-  std::call_once(once, [] {
-    try {
-      backend = std::make_unique<xnnpack::XnnpackBackend>();
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-  });
-  if (!backend) throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "XNNPACK cannot run on this machine: " + failure);
-  return backend.get();
+  return SingletonBackend<xnnpack::XnnpackBackend>("XNNPACK");
 }
 
 }  // namespace octet
