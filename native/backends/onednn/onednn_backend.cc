@@ -3,7 +3,6 @@
 
 #include <omp.h>
 
-
 namespace octet {
 
 std::unique_ptr<Kernel> CreateOnednnFullyConnected(const FullyConnectedParams& params);

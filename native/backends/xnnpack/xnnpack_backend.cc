@@ -3,7 +3,6 @@
 
 #include <cpuinfo.h>
 
-
 namespace octet {
 
 std::unique_ptr<Kernel> CreateXnnpackFullyConnected(const FullyConnectedParams& params);
