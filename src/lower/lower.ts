@@ -189,18 +189,17 @@ export class Lowering {
 
   /** The plan id of input v in `layout`; constants of lower rank are broadcast up to 4-D first for NHWC. */
   input(v: Value, layout: Layout): number {
-    if (layout === 'nhwc' && v.isConstant && staticShape(v).length < 4) {
-      const t = this.graph.constantOf(v)!;
-      const dims = [...Array(4 - t.dims.length).fill(1), ...t.dims];
-      const dtype = planDType(t.dtype, `constant '${v.name}'`);
-      return this.b.addConstant(`${v.name}:nhwc`, dtype, permute(dims, TO_NHWC), transposeData(tensorData(t, dtype), dims, TO_NHWC));
-    }
     // A DequantizeLinear of a constant (a quantized scale or bias operand) is a float constant here.
     const folded = this.constDequantized(v);
-    if (folded) {
-      const dims = layout === 'nhwc' ? [...Array(4 - folded.dims.length).fill(1), ...folded.dims] : folded.dims;
-      if (layout === 'plain') return this.b.addConstant(`${v.name}:folded`, 'float32', dims, folded.data);
-      return this.b.addConstant(`${v.name}:nhwc`, 'float32', permute(dims, TO_NHWC), transposeData(folded.data, dims, TO_NHWC));
+    if (folded && layout === 'plain') return this.b.addConstant(`${v.name}:folded`, 'float32', folded.dims, folded.data);
+    const t = v.isConstant && staticShape(v).length < 4 ? this.graph.constantOf(v)! : undefined;
+    if (layout === 'nhwc' && (folded || t)) {
+      // Broadcast up to 4-D, then lay out NHWC.
+      const dtype = t ? planDType(t.dtype, `constant '${v.name}'`) : 'float32';
+      const data = t ? tensorData(t, dtype) : folded!.data;
+      const own = t ? [...t.dims] : folded!.dims;
+      const dims = [...Array(4 - own.length).fill(1), ...own];
+      return this.b.addConstant(`${v.name}:nhwc`, dtype, permute(dims, TO_NHWC), transposeData(data, dims, TO_NHWC));
     }
     return this.b.get(v, layout);
   }
