@@ -3,7 +3,7 @@
  * Arguments are validated here (the native layer re-checks sizes), the vendor operator is created and its
  * weights packed once, and run() crosses into native code once, on a worker thread.
  */
-import { defaultBackend, type BackendName } from '../backends.js';
+import { checkInt8Backend, defaultBackend, type BackendName } from '../backends.js';
 import { getBinding, type NativeFullyConnected } from '../binding.js';
 import { callNative, callNativeAsync, invalidParameterError, OctetError } from '../errors.js';
 import {
@@ -130,6 +130,7 @@ export class FullyConnectedInt8 {
         info ? `backend '${backend}' cannot run here: ${info.error}` : `backend '${backend}' is not built into this binary (${process.arch})`,
       );
     }
+    checkInt8Backend(backend, 'FullyConnectedInt8');
     const native = callNative(
       () =>
         new binding.FullyConnected(backend, {

@@ -24,6 +24,8 @@ export interface DynamicOptions {
   exclude: ReadonlySet<string>;
   perChannel: boolean;
   weightType: 'int8' | 'uint8';
+  /** 7-bit weights (see QuantizeOptions.reduceRange). */
+  reduceRange?: boolean;
 }
 
 export interface DynamicResult {
@@ -95,7 +97,7 @@ export function quantizeDynamic(model: Model, options: DynamicOptions): DynamicR
     if (!wq) {
       const w = transB === 1 ? transpose2d(wt.asFloat32(), wt.dims[0], wt.dims[1]) : wt.asFloat32();
       const axis = options.perChannel ? 1 : undefined;
-      const { q, scale, zeroPoint } = quantizeWeight(w, [K, N], axis, options.weightType);
+      const { q, scale, zeroPoint } = quantizeWeight(w, [K, N], axis, options.weightType, undefined, options.reduceRange);
       const elem = options.weightType === 'int8' ? DataType.INT8 : DataType.UINT8;
       const qv = g.addInitializer(new Tensor({ name: `${wv.name}_quantized`, dtype: elem, dims: [K, N], data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
       const allZero = zeroPoint.every((z) => z === 0);

@@ -43,6 +43,8 @@ export interface QdqOptions {
   weightOnly: boolean;
   /** Per-tensor overrides. */
   overrides: ReadonlyMap<string, TensorOverride>;
+  /** 7-bit weights (int8 [−63, 63]) for runtimes whose u8·s8 products saturate without VNNI. */
+  reduceRange?: boolean;
 }
 
 export interface TensorOverride {
@@ -328,13 +330,17 @@ const BIAS_LIMIT = 2 ** 30;
 
 const ONNX_DTYPE: Record<'int8' | 'uint8', number> = { int8: DataType.INT8, uint8: DataType.UINT8 };
 
-/** Quantizes a float tensor symmetrically to int8 ([−127, 127]), per axis or per tensor. */
+/**
+ * Quantizes a float tensor symmetrically to int8 ([−127, 127], or [−63, 63] with reduceRange), per axis or per
+ * tensor; uint8 weights are asymmetric ([0, 255], or [0, 127]).
+ */
 export function quantizeWeight(
   w: Float32Array,
   dims: readonly number[],
   axis: number | undefined,
   dtype: 'int8' | 'uint8' = 'int8',
   minAbsMax?: Float32Array,
+  reduceRange = false,
 ) {
   if (axis === undefined) {
     let lo = 0;
@@ -350,7 +356,7 @@ export function quantizeWeight(
       if (Math.max(-lo, hi) < need) hi = Math.max(hi, need);
     }
     if (Math.max(-lo, hi) < TINY) lo = hi = 0;
-    const p = dtype === 'int8' ? chooseQParams(lo, hi, { dtype, symmetric: true, narrow: true }) : chooseQParams(lo, hi, { dtype });
+    const p = dtype === 'int8' ? chooseQParams(lo, hi, { dtype, symmetric: true, narrow: true, reduceRange }) : chooseQParams(lo, hi, { dtype, reduceRange });
     const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype);
     return { q, scale: Float32Array.of(p.scale), zeroPoint: Int32Array.of(p.zeroPoint) };
   }
@@ -371,7 +377,7 @@ export function quantizeWeight(
     if (Math.max(-mins[c], maxs[c]) < need) maxs[c] = Math.max(maxs[c], need);
     if (Math.max(-mins[c], maxs[c]) < TINY) mins[c] = maxs[c] = 0;
   }
-  const p = dtype === 'int8' ? chooseQParamsPerAxis(mins, maxs, { dtype, symmetric: true, narrow: true }) : chooseQParamsPerAxis(mins, maxs, { dtype });
+  const p = dtype === 'int8' ? chooseQParamsPerAxis(mins, maxs, { dtype, symmetric: true, narrow: true, reduceRange }) : chooseQParamsPerAxis(mins, maxs, { dtype, reduceRange });
   const q = quantizeAffine(w, p.scale, p.zeroPoint, dtype, { axis, shape: dims });
   return { q, scale: p.scale, zeroPoint: p.zeroPoint };
 }
@@ -412,7 +418,7 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     const t = v.initializer!;
     const ov = options.overrides.get(v.name);
     const dtype = ov?.dtype ?? 'int8';
-    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype, minAbsMax);
+    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype, minAbsMax, options.reduceRange);
     const qi = g.addInitializer(new Tensor({ name: `${v.name}_quantized`, dtype: ONNX_DTYPE[dtype], dims: t.dims, data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
     const dims = axis === undefined ? [] : [scale.length];
     const si = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, dims, axis === undefined ? [scale[0]] : scale));

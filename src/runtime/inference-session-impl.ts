@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { defaultBackend } from '../backends.js';
+import { checkInt8Backend, defaultBackend } from '../backends.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
@@ -136,6 +136,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     this.#baseDir = baseDir;
     this.#options = options;
     this.#int8Backend = options.backend === 'auto' ? defaultBackend() : options.backend;
+    checkInt8Backend(this.#int8Backend, 'the int8 layers of a session');
     const meta = (v: Value): ValueMetadata => ({
       name: v.name,
       type: ONNX_TYPE_NAMES[v.elemType ?? 0] ?? `onnx:${v.elemType}`,

@@ -4,6 +4,7 @@
  * node, then hands it to the native layer, which re-checks everything and validates each op's shapes and
  * attributes (OctetError `ERR_OCTET_INVALID_PLAN`, naming the node).
  */
+import { checkInt8Backend } from '../backends.js';
 import { getBinding, type NativePlan } from '../binding.js';
 import { callNative, callNativeAsync, invalidParameterError, OctetError } from '../errors.js';
 import { expectInteger, expectKnownKeys, expectObject, expectOneOf, isPlainObject } from '../validate.js';
@@ -170,6 +171,7 @@ export function validatePlan(plan: unknown): asserts plan is Plan {
     expectIds(`${nlabel}.inputs`, node.inputs, true);
     expectIds(`${nlabel}.outputs`, node.outputs, false);
     if (node.backend !== undefined) expectOneOf(`${nlabel}.backend`, node.backend, ['xnnpack', 'onednn', 'own'] as const);
+    if (node.backend === 'onednn') checkInt8Backend('onednn', nlabel);
     if (node.attrs !== undefined) {
       if (!isPlainObject(node.attrs)) throw invalidParameterError(`${nlabel}.attrs`, 'object', node.attrs);
       for (const [key, a] of Object.entries(node.attrs)) {

@@ -11,7 +11,7 @@ import { InferenceSession, serializeModel, sqnr, Tensor } from '../../src/index.
 import { quantize } from '../../src/quantize/quantize.js';
 import { MODELS_DIR } from '../unit/onnx/helpers/onnx.js';
 import { photoTensor } from '../unit/onnx/helpers/images.js';
-import { ort } from '../unit/onnx/helpers/ort.js';
+import { ort, ortInt8Exact } from '../unit/onnx/helpers/ort.js';
 
 const PHOTOS = ['astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png', 'page.png'];
 
@@ -42,29 +42,39 @@ describe.each(CASES)('int8 end to end: $model', (c) => {
     expect(report.counts.quantizedNodes).toBeGreaterThan(5);
     const bytes = serializeModel(model);
 
+    // onnxruntime's int8 GEMMs saturate on x86 without VNNI: there the comparison with it uses a 7-bit-weight twin,
+    // run by both runtimes (see ortInt8Exact).
+    const twin = ortInt8Exact ? bytes : serializeModel((await quantize(file, { calibration, progress: false, inputShapes: { [c.input]: c.dims }, reduceRange: true })).model);
+
     const fp32 = await InferenceSession.create(file);
     const int8 = await InferenceSession.create(bytes);
-    const peer = await ort.InferenceSession.create(bytes);
+    const int8Twin = twin === bytes ? int8 : await InferenceSession.create(twin);
+    const peer = await ort.InferenceSession.create(twin);
     const held = photo(c, PHOTOS[4]); // not in the calibration set
     const ref = await fp32.run({ [c.input]: new Tensor('float32', held, c.dims) });
     const got = await int8.run({ [c.input]: new Tensor('float32', held, c.dims) });
+    const gotTwin = twin === bytes ? got : await int8Twin.run({ [c.input]: new Tensor('float32', held, c.dims) });
     const ortGot = await peer.run({ [c.input]: new ort.Tensor('float32', held, c.dims) });
     // The int8 model really runs on integer kernels.
     expect(int8.implementations().some((k) => /qc8|qs8|qu8|brg|jit_int8|int8/.test(k))).toBe(true);
     for (const out of fp32.outputNames) {
       const a = ref[out].data as Float32Array;
-      const b = got[out].data as Float32Array;
+      const vsFp32 = sqnr(a, got[out].data as Float32Array);
+      const b = gotTwin[out].data as Float32Array;
       const o = ortGot[out].data as Float32Array;
-      const vsFp32 = sqnr(a, b);
+      const twinVsFp32 = sqnr(a, b);
       const vsOrt = sqnr(o, b);
-      console.log(`${c.model} ${out}: int8 vs fp32 SQNR ${vsFp32.toFixed(1)} dB (onnxruntime on the same int8 model: ${sqnr(a, o).toFixed(1)} dB); octet vs onnxruntime ${vsOrt.toFixed(1)} dB`);
+      console.log(
+        `${c.model} ${out}: int8 vs fp32 SQNR ${vsFp32.toFixed(1)} dB; ${twin === bytes ? 'same file' : '7-bit twin'}: octet ${twinVsFp32.toFixed(1)} dB, ` +
+          `onnxruntime ${sqnr(a, o).toFixed(1)} dB vs fp32; octet vs onnxruntime ${vsOrt.toFixed(1)} dB`,
+      );
       expect(vsFp32).toBeGreaterThan(c.minSqnr);
       // octet executes the int8 file as faithfully as onnxruntime does: same accuracy against fp32, and the two
       // int8 executions agree far better than either agrees with fp32 (they differ only in requantization rounding).
-      expect(Math.abs(vsFp32 - sqnr(a, o))).toBeLessThan(1);
+      expect(Math.abs(twinVsFp32 - sqnr(a, o))).toBeLessThan(1);
       expect(vsOrt).toBeGreaterThan(18);
-      expect(vsOrt).toBeGreaterThan(vsFp32 + 10);
+      expect(vsOrt).toBeGreaterThan(twinVsFp32 + 10);
     }
-    await Promise.all([fp32.release(), int8.release()]);
+    await Promise.all([fp32.release(), int8.release(), twin === bytes ? undefined : int8Twin.release(), peer.release()]);
   });
 });

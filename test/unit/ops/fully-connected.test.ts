@@ -2,13 +2,15 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { backends, FullyConnectedInt8, OctetError, referenceFullyConnected, type FullyConnectedInt8Options } from '../../../src/index.js';
+import { backends, FullyConnectedInt8, OctetError, onednnHasInt8Dot, referenceFullyConnected, type FullyConnectedInt8Options } from '../../../src/index.js';
 import { getBinding } from '../../../src/binding.js';
 import { randomInt8, randomUint8, rng } from '../../helpers/random.js';
 
+// oneDNN computes int8 exactly only with an int8 dot product (VNNI/AMX); without one it is refused (tested below).
 const available = backends()
-  .filter((b) => b.available)
+  .filter((b) => b.available && (b.name !== 'onednn' || onednnHasInt8Dot()))
   .map((b) => b.name);
+const onednnWithoutDot = backends().some((b) => b.name === 'onednn' && b.available) && !onednnHasInt8Dot();
 
 function baseOptions(): FullyConnectedInt8Options {
   return {
@@ -105,6 +107,24 @@ describe('FullyConnectedInt8.create: invalid arguments', () => {
     expect((err as OctetError).message).toMatch(/^xnn_create_fully_connected_nc_qs8 failed: xnn_status_unsupported_parameter/);
     // The JS stack of the caller is kept.
     expect((err as OctetError).stack).toContain('fully-connected.test.ts');
+  });
+});
+
+describe.runIf(onednnWithoutDot)('FullyConnectedInt8 on oneDNN without an int8 dot product', () => {
+  it('is refused with ERR_OCTET_BACKEND_UNAVAILABLE naming the ISA', () => {
+    const isa = backends().find((b) => b.name === 'onednn')!.isa;
+    let err: unknown;
+    try {
+      FullyConnectedInt8.create({ ...baseOptions(), backend: 'onednn' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OctetError);
+    expect((err as OctetError).code).toBe('ERR_OCTET_BACKEND_UNAVAILABLE');
+    expect((err as OctetError).message).toBe(
+      `backend 'onednn' cannot run FullyConnectedInt8 exactly on this CPU (oneDNN ISA '${isa}'): it needs an int8 dot product ` +
+        `(AVX-512 VNNI, AVX-VNNI or AMX), without which its u8·s8 pair sums saturate at 16 bits; use backend 'xnnpack' or 'auto'`,
+    );
   });
 });
 

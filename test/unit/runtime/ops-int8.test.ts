@@ -6,12 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { backends } from '../../../src/backends.js';
+import { backends, onednnHasInt8Dot } from '../../../src/backends.js';
 import { createPlan, type Plan, type PlanBackend, type PlanDType, type PlanQuant, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
 import { count, expectQuantClose, quant, randomFloat, randomInts, single } from './helpers.js';
 
 const hasOnednn = backends().some((b) => b.name === 'onednn' && b.available);
+/** oneDNN's int8 is exact only with VNNI/AMX; elsewhere plans asking for it are refused (tested below). */
+const onednnInt8 = onednnHasInt8Dot();
 
 /** Sets the (8-bit) output's quant so that the reference's real output range fills the dtype. */
 function calibrateOutput(plan: Plan, inputs: PlanTypedArray[], dtype: PlanDType): Plan {
@@ -79,7 +81,7 @@ describe('Conv int8 on XNNPACK', () => {
     conv({ x: [1, 6, 6, 8], w: [8, 3, 3, 8], y: [1, 4, 4, 8], attrs: {}, perChannel: true, dtype: 'uint8' }, 4, /qc8/));
 });
 
-describe.runIf(hasOnednn)('Conv int8 on oneDNN', () => {
+describe.runIf(onednnInt8)('Conv int8 on oneDNN', () => {
   it('per-channel s8, 3x3 pads 1, src/dst zero points', () =>
     conv({ x: [1, 8, 8, 32], w: [32, 3, 3, 32], y: [1, 8, 8, 32], attrs: { pads: [1, 1, 1, 1] }, perChannel: true, dtype: 'int8', backend: 'onednn' }, 5, /^onednn:/));
   it('per-tensor u8 1x1 stride 2 with clamp', () =>
@@ -87,6 +89,17 @@ describe.runIf(hasOnednn)('Conv int8 on oneDNN', () => {
   it('depthwise and grouped', async () => {
     await conv({ x: [1, 9, 9, 16], w: [16, 3, 3, 1], y: [1, 9, 9, 16], attrs: { group: 16, pads: [1, 1, 1, 1] }, perChannel: true, dtype: 'int8', backend: 'onednn' }, 7, /^onednn:/);
     await conv({ x: [1, 7, 7, 8], w: [12, 3, 3, 4], y: [1, 5, 5, 12], attrs: { group: 2, dilations: [1, 1] }, perChannel: true, dtype: 'uint8', backend: 'onednn' }, 8, /^onednn:/);
+  });
+});
+
+describe.runIf(hasOnednn && !onednnInt8)('oneDNN on a CPU without an int8 dot product', () => {
+  it('refuses a plan node on oneDNN, naming the node and the ISA', () => {
+    const isa = backends().find((b) => b.name === 'onednn')!.isa;
+    const plan = single('Conv', [q8('int8', [1, 4, 4, 8], quant(0.03, -3)), q8('int8', [8, 3, 3, 8], quant(0.01), randomInts(576, 2, -127, 127))], [q8('int8', [1, 2, 2, 8], quant(1))], {}, 'onednn');
+    expect(() => createPlan(plan)).toThrow(
+      `backend 'onednn' cannot run node '${plan.nodes[0].name}' (Conv) exactly on this CPU (oneDNN ISA '${isa}'): it needs an int8 dot product ` +
+        `(AVX-512 VNNI, AVX-VNNI or AMX), without which its u8·s8 pair sums saturate at 16 bits; use backend 'xnnpack' or 'auto'`,
+    );
   });
 });
 
@@ -100,7 +113,7 @@ describe('ConvTranspose int8 (qs8, per-tensor weights)', () => {
 });
 
 describe('FullyConnected / MatMul int8', () => {
-  const backendsToTest: PlanBackend[] = hasOnednn ? ['xnnpack', 'onednn'] : ['xnnpack'];
+  const backendsToTest: PlanBackend[] = onednnInt8 ? ['xnnpack', 'onednn'] : ['xnnpack'];
   for (const backend of backendsToTest) {
     it(`FullyConnected per-channel on ${backend}`, async () => {
       const x = randomInts(6 * 40, 1, -128, 127);

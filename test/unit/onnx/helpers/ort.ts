@@ -3,6 +3,8 @@
  */
 import * as ort from 'onnxruntime-node';
 
+import { onednnHasInt8Dot } from '../../../../src/backends.js';
+
 export type Feeds = Record<string, ort.Tensor>;
 
 export async function runOrt(bytes: Uint8Array, feeds: Feeds): Promise<Record<string, ort.Tensor>> {
@@ -67,3 +69,12 @@ export async function compareModels(original: Uint8Array, rewritten: Uint8Array,
   }
   return out;
 }
+
+/**
+ * Whether onnxruntime-node's int8 kernels are exact on this CPU. On x86 its u8·s8 GEMMs add pairs of products in
+ * saturating 16-bit arithmetic (vpmaddubsw) unless the CPU has VNNI (the same ISA oneDNN needs, see
+ * onednnHasInt8Dot), so int8 models with full 8-bit weights lose accuracy there; 7-bit weights (quantize's
+ * `reduceRange`) keep the pair sums in range. Tests that run octet's int8 models in onnxruntime quantize with
+ * `reduceRange: !ortInt8Exact`.
+ */
+export const ortInt8Exact = process.arch !== 'x64' || onednnHasInt8Dot();

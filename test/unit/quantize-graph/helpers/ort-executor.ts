@@ -4,7 +4,9 @@
  */
 import * as ort from 'onnxruntime-node';
 
+import { loadModel } from '../../../../src/onnx/io.js';
 import type { CalibrationExecutor, CalibrationSample, CalibrationTensor } from '../../../../src/quantize/executor.js';
+import { createOctetExecutor } from '../../../../src/runtime/calibration-executor.js';
 
 const ORT_TYPE = new Map<unknown, ort.Tensor.Type>([
   [Float32Array, 'float32'],
@@ -47,6 +49,17 @@ export async function runModel(bytes: Uint8Array, feeds: CalibrationSample): Pro
     return await session.run(inputs);
   } finally {
     await session.release();
+  }
+}
+
+/** Runs a model (all outputs) on octet's own runtime, the same feeds as runModel. */
+export async function runOctet(bytes: Uint8Array, feeds: CalibrationSample): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+  const executor = await createOctetExecutor(bytes);
+  try {
+    const names = loadModel(bytes).graph.outputs.map((v) => v.name);
+    return await executor.run(feeds, names);
+  } finally {
+    await executor.release?.();
   }
 }
 
