@@ -7,7 +7,7 @@
 // e.g. 1,3,48,192) it also runs that real model and stores its outputs under "model:<output name>".
 import { writeFileSync } from 'node:fs';
 
-import { backends, FullyConnectedInt8, InferenceSession, referenceFullyConnected, Tensor } from 'octet';
+import { backends, FullyConnectedInt8, InferenceSession, onednnHasInt8Dot, referenceFullyConnected, Tensor } from 'octet';
 
 const info = backends();
 console.log(`${process.arch}: ${info.map((b) => (b.available ? `${b.name} isa=${b.isa}` : `${b.name} unavailable`)).join(', ')}`);
@@ -27,6 +27,19 @@ for (const perChannel of [true, false]) {
     weightScales: weightScale, bias, outputScale: 0.15, outputZeroPoint: -7, outputMin: -128, outputMax: 127,
   });
   for (const b of info.filter((x) => x.available)) {
+    if (b.name === 'onednn' && !onednnHasInt8Dot()) {
+      // Without VNNI/AMX oneDNN's int8 saturates: octet must refuse it rather than compute drifting results.
+      let code;
+      try {
+        FullyConnectedInt8.create({ backend: b.name, inputChannels: k, outputChannels: n, weights, weightScale, bias, ...q });
+      } catch (err) {
+        code = err.code;
+      }
+      const ok = code === 'ERR_OCTET_BACKEND_UNAVAILABLE';
+      failed ||= !ok;
+      console.log(`  onednn ${perChannel ? 'per-channel' : 'per-tensor '}: int8 refused on isa=${b.isa} (no int8 dot product) ${ok ? 'OK' : `FAIL (${code})`}`);
+      continue;
+    }
     const fc = FullyConnectedInt8.create({ backend: b.name, inputChannels: k, outputChannels: n, weights, weightScale, bias, ...q });
     const y = await fc.run(input);
     let differ = 0, maxDiff = 0;
