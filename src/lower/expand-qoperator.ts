@@ -8,6 +8,10 @@
  *   Before:  y = QLinearMatMul(a, a_s, a_z, b, b_s, b_z, y_s, y_z)
  *   After:   y = QuantizeLinear(MatMul(DQ(a, a_s, a_z), DQ(b, b_s, b_z; axis 1 when per column)), y_s, y_z)
  *
+ *   Before:  y = QLinearAdd(a, a_s, a_z, b, b_s, b_z, y_s, y_z)   (com.microsoft; the same for every op in
+ *            src/ir/qoperator-ops.ts: QGemm, QLinearMul, QLinearSigmoid, QLinearConcat, QLinear*Pool, ...)
+ *   After:   y = QuantizeLinear(Add(DQ(a, a_s, a_z), DQ(b, b_s, b_z)), y_s, y_z)
+ *
  *   Before:  y = ConvInteger(x, w, x_z, w_z)               (int32 output)
  *   After:   y = Cast<int32>(Conv(Cast<float>(x) − x_z, w − w_z))
  *   exact: every partial sum of 8-bit products in these layers stays far below 2^24.
@@ -16,6 +20,8 @@
  * up to float32 rounding of the sum (an int8 kernel, when the pattern matches, computes it exactly).
  * Scales and zero points must be constants (or inputs frozen into the plan).
  */
+import { inputTriples, parameterSlots, PASS_THROUGH_OPS, qoperatorSpec, weightAxis, type QOperatorSpec } from '../ir/qoperator-ops.js';
+import type { Value } from '../ir/value.js';
 import { DataType } from '../onnx/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
@@ -64,7 +70,96 @@ function expandConvInteger(g: Graph, n: Node): boolean {
   return true;
 }
 
-/** Rewrites every QLinearConv / QLinearMatMul / ConvInteger whose parameters are constants; returns how many. */
+/**
+ * Expands one QOperator node of the table (src/ir/qoperator-ops.ts) into DQ → float op → Q; false when its scales
+ * or zero points are not constants.
+ */
+function expandQLinear(g: Graph, n: Node, spec: QOperatorSpec): boolean {
+  const count = n.inputs.length;
+  if (parameterSlots(spec, count).some((i) => n.input(i) && !g.constantOf(n.input(i)))) return false;
+  const triples = inputTriples(spec, count);
+  const transB = spec.floatOp === 'Gemm' ? n.getInt('transB', 0) : 0;
+  const inputs: (string | null)[] = triples.map(([t, s, z], k) => {
+    const scale = g.constantOf(n.input(s))!;
+    const rank = g.constantOf(n.input(t))?.dims.length ?? n.input(t)?.shape?.length ?? 2;
+    return dq(g, n, t, s, n.input(z) ? z : null, k === 1 && scale.size > 1 ? weightAxis(spec, rank, transB) : undefined, n);
+  });
+  if (spec.bias && n.input(spec.bias.qslot)) {
+    // Bias: int32 at scale x_s · w_s[o], zero point 0.
+    const [[, xsSlot], [, wsSlot]] = triples;
+    const xs = g.constantOf(n.input(xsSlot))!.toNumbers()[0];
+    const ws = g.constantOf(n.input(wsSlot))!.toNumbers();
+    const perChannel = ws.length > 1;
+    const b = n.input(spec.bias.qslot)!;
+    const len = g.constantOf(b)?.size ?? ws.length;
+    const base = n.name || n.opType;
+    const scales = Array.from({ length: perChannel ? len : 1 }, (_, o) => Math.fround(xs * ws[perChannel ? o : 0]));
+    const s = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${base}_bias_scale`), perChannel ? [len] : [], scales));
+    const z = g.addInitializer(Tensor.fromNumbers(g.uniqueName(`${base}_bias_zero`), DataType.INT32, perChannel ? [len] : [], new Array(perChannel ? len : 1).fill(0)));
+    const out = g.uniqueName(`${b.name}_dq`);
+    g.addNode({
+      opType: 'DequantizeLinear',
+      name: g.uniqueName(`${base}_dq_bias`),
+      inputs: [b, s, z],
+      outputs: [out],
+      attributes: perChannel ? [{ name: 'axis', type: 'int', value: 0n }] : [],
+      before: n,
+    });
+    while (inputs.length < spec.bias.slot) inputs.push(null);
+    inputs[spec.bias.slot] = out;
+  }
+  const yf = g.uniqueName(`${n.output(0)!.name}_float`);
+  const extra = new Set(spec.extraAttributes ?? []);
+  g.addNode({
+    opType: spec.floatOp,
+    name: g.uniqueName(`${n.name || n.opType}_float`),
+    inputs,
+    outputs: [yf],
+    attributes: [...n.attributes.values()].filter((a) => !extra.has(a.name)),
+    before: n,
+  });
+  const y = n.output(0)!;
+  const [ys, yz] = spec.output;
+  // QGemm without y_scale has a float output: the float op's result is y.
+  const last = n.input(ys)
+    ? g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${n.name || n.opType}_q`), inputs: [yf, n.input(ys), n.input(yz)], outputs: [g.uniqueName(`${y.name}_tmp`)], before: n })
+    : g.lookup(yf)!.producer!;
+  g.removeNode(n);
+  const tmp = last.output(0)!;
+  last.setOutput(0, y);
+  g.dropIfUnused(tmp);
+  return true;
+}
+
+/** The constant (scale, zero point) of an 8-bit value made by QuantizeLinear, directly or through pass-through ops. */
+function codeParams(g: Graph, v: Value | null): [Value, Value | null] | undefined {
+  for (let p = v?.producer; p; p = p.input(0)?.producer) {
+    if (p.opType === 'QuantizeLinear' && (p.domain === '' || p.domain === 'ai.onnx')) return g.constantOf(p.input(1)) ? [p.input(1)!, p.input(2)] : undefined;
+    if (!PASS_THROUGH_OPS.has(p.opType)) return undefined;
+  }
+  return undefined;
+}
+
+/** MaxPool/Reshape/... on 8-bit codes (as QOperator models have them) → DQ → op → Q with the codes' parameters. */
+function expandPassThrough(g: Graph, n: Node): boolean {
+  const x = n.input(0);
+  if (!x || (x.elemType !== DataType.INT8 && x.elemType !== DataType.UINT8)) return false;
+  const params = codeParams(g, x);
+  if (!params) return false;
+  const [s, z] = params;
+  const base = n.name || n.opType;
+  const xf = g.uniqueName(`${x.name}_dq`);
+  g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${base}_dq`), inputs: [x, s, z], outputs: [xf], before: n });
+  n.setInput(0, g.lookup(xf)!);
+  const y = n.output(0)!;
+  const yf = g.uniqueName(`${y.name}_float`);
+  const tmp = g.localValue(yf);
+  n.setOutput(0, tmp);
+  g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${base}_q`), inputs: [tmp, s, z], outputs: [y] });
+  return true;
+}
+
+/** Rewrites every QOperator node of the table, and every ConvInteger, whose parameters are constants; returns how many. */
 export function expandQOperator(g: Graph): number {
   let count = 0;
   for (const n of [...g.nodes]) {
@@ -72,50 +167,14 @@ export function expandQOperator(g: Graph): number {
       if (expandConvInteger(g, n)) count++;
       continue;
     }
-    if (n.domain !== '' || (n.opType !== 'QLinearConv' && n.opType !== 'QLinearMatMul')) continue;
-    const conv = n.opType === 'QLinearConv';
-    const params = conv ? [1, 2, 4, 5, 6, 7] : [1, 2, 4, 5, 6, 7];
-    if (params.some((i) => n.input(i) && !g.constantOf(n.input(i)))) continue;
-    const wScale = g.constantOf(n.input(4))!;
-    const perChannel = wScale.size > 1;
-    const x = dq(g, n, 0, 1, 2, undefined, n);
-    const w = dq(g, n, 3, 4, 5, perChannel ? (conv ? 0 : 1) : undefined, n);
-    const inputs = [x, w];
-    if (conv && n.input(8)) {
-      // Bias: int32 with scale x_s · w_s[o], zero point 0.
-      const xs = g.constantOf(n.input(1))!.toNumbers()[0];
-      const ws = wScale.toNumbers();
-      const len = g.constantOf(n.input(8))?.size ?? ws.length;
-      const scales = Array.from({ length: perChannel ? len : 1 }, (_, o) => Math.fround(xs * ws[perChannel ? o : 0]));
-      const s = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${n.name || 'qconv'}_bias_scale`), perChannel ? [len] : [], scales));
-      const z = g.addInitializer(Tensor.fromNumbers(g.uniqueName(`${n.name || 'qconv'}_bias_zero`), DataType.INT32, perChannel ? [len] : [], new Array(perChannel ? len : 1).fill(0)));
-      const out = g.uniqueName(`${n.input(8)!.name}_dq`);
-      g.addNode({
-        opType: 'DequantizeLinear',
-        name: g.uniqueName(`${n.name || 'qconv'}_dq_bias`),
-        inputs: [n.input(8), s, z],
-        outputs: [out],
-        attributes: perChannel ? [{ name: 'axis', type: 'int', value: 0n }] : [],
-        before: n,
-      });
-      inputs.push(out);
-    }
-    const yf = g.uniqueName(`${n.output(0)!.name}_float`);
-    g.addNode({
-      opType: conv ? 'Conv' : 'MatMul',
-      name: g.uniqueName(`${n.name || n.opType}_float`),
-      inputs,
-      outputs: [yf],
-      attributes: conv ? [...n.attributes.values()] : [],
-      before: n,
-    });
-    const y = n.output(0)!;
-    const q = g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${n.name || n.opType}_q`), inputs: [yf, n.input(6), n.input(7)], outputs: [g.uniqueName(`${y.name}_tmp`)], before: n });
-    g.removeNode(n);
-    const tmp = q.output(0)!;
-    q.setOutput(0, y);
-    g.dropIfUnused(tmp);
-    count++;
+    // A channels-last pooling (onnxruntime's NHWC transformer writes those) has no float twin here: left alone.
+    const spec = qoperatorSpec(n.opType, n.domain);
+    if (!spec || n.getInt('channels_last', 0) !== 0) continue;
+    if (expandQLinear(g, n, spec)) count++;
+  }
+  // Then the ops that ran on codes between them (their parameters come from the Q nodes made above).
+  for (const n of g.topologicalOrder()) {
+    if ((n.domain === '' || n.domain === 'ai.onnx') && PASS_THROUGH_OPS.has(n.opType) && expandPassThrough(g, n)) count++;
   }
   if (count > 0) g.sort();
   return count;

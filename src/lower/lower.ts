@@ -16,6 +16,7 @@ import type { FusedActivation } from '../passes/tag-activations.js';
 import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
 import { inferShapes } from '../ir/shape-inference.js';
+import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 
@@ -72,10 +73,17 @@ const CREATE_TIME_INPUTS: Record<string, number[]> = {
 /** Why the runtime cannot run `n`, or undefined when it can. `frozen`: graph inputs folded into each plan. */
 export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set()): string | undefined {
   const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
-  if ((n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType)) return op;
   // Fed at run time; scalar integer inputs are not, they are folded into each plan (see InferenceSession).
   const fedAtRun = (v: Value | null): boolean =>
     v !== null && v.isGraphInput && !v.initializer && !frozen.has(v.name) && !(v.shape?.length === 0 && (v.elemType === 6 || v.elemType === 7 || v.elemType === 9));
+  // QOperator nodes are expanded to DQ → op → Q before lowering (expand-qoperator.ts).
+  const spec = qoperatorSpec(n.opType, n.domain);
+  if (spec) {
+    if (n.getInt('channels_last', 0) !== 0) return `${op} with channels_last`;
+    const baked = [...parameterSlots(spec, n.inputs.length), ...(spec.floatOp === 'Conv' ? [3] : [])];
+    return baked.some((i) => fedAtRun(n.input(i))) ? `${op} with weights or quantization parameters given at run time` : undefined;
+  }
+  if ((n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType)) return op;
   if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
     // Convolution weights are packed once at creation: they must be constants.
     const w = n.input(1);
@@ -97,9 +105,6 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     if (n.getString('auto_pad', 'NOTSET').startsWith('SAME')) return `${op} with auto_pad SAME`;
   }
   if (n.opType === 'ConvInteger' && [1, 2, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or zero points given at run time`;
-  if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && [1, 2, 3, 4, 5, 6, 7].some((i) => fedAtRun(n.input(i)))) {
-    return `${op} with weights or quantization parameters given at run time`;
-  }
   if ((n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && [1, 2].some((i) => fedAtRun(n.input(i)))) {
     return `${op} with scale/zero point given at run time`;
   }

@@ -283,7 +283,6 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   }
   const tensors = applyQdq(m, plan, qparams, qdqOptions);
   if (format === 'qoperator') notes.push(...toQOperator(m));
-  const written = format === 'qoperator' ? 'qdq' : format;
   inferShapes(m, { strict: false });
-  return finish({ mode, format: written, tensors, skipped: plan.skipped, notes, calibration }, plan.roles.length);
+  return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration }, plan.roles.length);
 }

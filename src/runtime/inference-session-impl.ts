@@ -10,6 +10,7 @@ import { invalidParameterError, OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
+import { expandQOperator } from '../lower/expand-qoperator.js';
 import { lowerModel, unsupportedMessage, unsupportedNodes } from '../lower/lower.js';
 import { loadModel } from '../onnx/io.js';
 import { OnnxError } from '../onnx/errors.js';
@@ -194,6 +195,8 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       return hit;
     }
     const model = loadModel(this.#bytes, { baseDir: this.#baseDir });
+    // QOperator nodes become QDQ before canonicalizing, so shape inference sees only standard operators.
+    expandQOperator(model.graph);
     const inputShapes: Record<string, number[]> = {};
     this.inputNames.forEach((n, i) => {
       if (!(n in control)) inputShapes[n] = shapes[i];

@@ -87,7 +87,7 @@ describe('static QDQ on the real vision models', () => {
           expect(serializeModel(again.model)).toEqual(serializeModel(loadModel(out)));
         }
       }
-    });
+    }, 300_000);
   }
   it('prints the measured table', () => {
     console.log(results.join('\n'));
