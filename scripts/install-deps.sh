@@ -8,6 +8,7 @@ packages=(
   libxnnpack-dev libcpuinfo-dev libpthreadpool-dev  # XNNPACK int8/f32 kernels (all platforms)
   clang-format                    # npm run lint
   libonnx-testdata                # ONNX backend test suite (node cases) for the conformance tests
+  chromium                        # headless browser: the HTML report's rendering test (test/unit/analysis)
 )
 case "$(uname -m)" in
   x86_64 | amd64) packages+=(libdnnl-dev) ;;  # oneDNN: the x86 int8 server backend (VNNI/AMX)

@@ -148,3 +148,6 @@ export { readNpy, writeNpy, npyFolderSource, imageFolderSource, openCalibrationF
 export { detectQuantized, type QuantizedModelInfo } from './quantize/ingest.js';
 export { STATIC_OP_TYPES, type TensorOverride, type TensorReport, type SkippedNode } from './quantize/qdq.js';
 export { DYNAMIC_OP_TYPES } from './quantize/dynamic.js';
+
+// The HTML report of a sensitivity analysis.
+export { renderReport, writeReport, type ReportOptions } from './analysis/report.js';

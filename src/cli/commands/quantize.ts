@@ -4,24 +4,13 @@
  *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V] [--json]
  * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-
 import { serializeModel } from '../../onnx/io.js';
 import { quantize, type QuantizeOptions, type QuantizeReport } from '../../quantize/quantize.js';
+import { writeFileAtomic } from '../../write-file-atomic.js';
 import { UsageError, type CliIO, type Command, type CommandArgs } from '../command.js';
 
-/** Writes bytes to `path` through a temporary file and a rename: never a partial file at `path`. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new UsageError(`cannot write '${path}': ${(err as Error).message}`);
-  }
-}
+/** The atomic writer lives in src/write-file-atomic.ts (shared with writeReport); re-exported for the CLI's commands. */
+export { writeFileAtomic };
 
 function list(v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
