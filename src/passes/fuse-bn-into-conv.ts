@@ -31,11 +31,17 @@ interface Match {
   add?: Node;
 }
 
-/** The per-channel bias values of an Add input ([C], [C,1,1], [1,C,1,1] ...), or undefined. */
-function channelBias(graph: Graph, add: Node, conv: Value, channels: number): Float32Array | undefined {
+/**
+ * The per-channel values of the constant operand of a binary node reading `conv` ([C], [C,1,1], [1,C,1,1] ...,
+ * or one value for every channel), or undefined.
+ */
+export function channelValues(graph: Graph, add: Node, conv: Value, channels: number): Float32Array | undefined {
   const other = add.input(0) === conv ? add.input(1) : add.input(0);
   const t = f32(graph, other);
-  if (!t || t.size !== channels) return undefined;
+  if (!t) return undefined;
+  // A scalar (any rank, one element) applies to every channel, unless it would broadcast the output's rank up.
+  if (t.size === 1 && channels !== 1) return t.rank <= (conv.shape?.length ?? 4) ? t.asFloat32() : undefined;
+  if (t.size !== channels) return undefined;
   const rank = conv.shape?.length ?? 4;
   const nonOne = t.dims.map((d, i) => [d, i] as const).filter(([d]) => d !== 1);
   // The channel axis (1 of NC...) after right-aligned broadcasting.
@@ -66,7 +72,7 @@ function bnParams(bn: Node, graph: Graph, channels: number): { s: Float64Array; 
   return { s, shift };
 }
 
-function outChannels(p: Node, graph: Graph): number | undefined {
+export function outChannels(p: Node, graph: Graph): number | undefined {
   if (p.opType === 'Conv') return f32(graph, p.input(1))?.dims[0];
   if (p.opType === 'ConvTranspose') {
     const w = f32(graph, p.input(1));
@@ -75,6 +81,67 @@ function outChannels(p: Node, graph: Graph): number | undefined {
   const b = f32(graph, p.input(1));
   if (!b || b.rank !== 2) return undefined;
   return p.getInt('transB', 0) ? b.dims[0] : b.dims[1];
+}
+
+/**
+ * Folds z = s[c]·y + shift[c] (per output channel c) into the Conv/ConvTranspose/Gemm `p` producing y:
+ * W' = s·W, b' = s·(b + extra) + shift. Weights or biases shared with other nodes are copied. False when the
+ * bias cannot be read as per-channel values.
+ */
+export function foldAffine(graph: Graph, p: Node, channels: number, s: Float64Array, shift: Float64Array, extra: Float32Array | undefined, label: string): boolean {
+  const w = f32(graph, p.input(1));
+  if (!w) return false;
+  const wv = w.asFloat32();
+  const nw = new Float32Array(wv.length);
+  if (p.opType === 'Conv') {
+    const per = wv.length / channels;
+    for (let i = 0; i < wv.length; i++) nw[i] = wv[i] * s[Math.floor(i / per)];
+  } else if (p.opType === 'ConvTranspose') {
+    const group = p.getInt('group', 1);
+    const [cin, coutPerGroup] = w.dims;
+    const k = wv.length / (cin * coutPerGroup);
+    const cinPerGroup = cin / group;
+    for (let i = 0; i < wv.length; i++) {
+      const ci = Math.floor(i / (coutPerGroup * k));
+      const j = Math.floor(i / k) % coutPerGroup;
+      nw[i] = wv[i] * s[Math.floor(ci / cinPerGroup) * coutPerGroup + j];
+    }
+  } else {
+    const transB = p.getInt('transB', 0) === 1;
+    const [r, c] = w.dims;
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) nw[i * c + j] = wv[i * c + j] * s[transB ? i : j];
+  }
+  // Bias: Conv/ConvTranspose b[c]; Gemm beta_g * C broadcast to [channels].
+  const nb = new Float32Array(channels);
+  const bias = f32(graph, p.input(2));
+  let bv: Float64Array = new Float64Array(channels);
+  if (bias) {
+    const raw = bias.asFloat32();
+    const scale = p.opType === 'Gemm' ? Math.fround(p.getFloat('beta', 1)) : 1;
+    if (p.opType === 'Gemm' && !(bias.size === 1 || bias.size === channels)) return false;
+    if (p.opType === 'Gemm' && bias.rank === 2 && bias.dims[0] !== 1) return false;
+    bv = Float64Array.from({ length: channels }, (_, c) => scale * raw[bias.size === 1 ? 0 : c]);
+  }
+  if (extra) for (let c = 0; c < channels; c++) bv[c] += extra[extra.length === 1 ? 0 : c];
+  for (let c = 0; c < channels; c++) nb[c] = s[c] * bv[c] + shift[c];
+
+  const wValue = p.input(1)!;
+  const wName = wValue.consumers.length === 1 ? wValue.name : graph.uniqueName(`${wValue.name}_folded`);
+  const newW = Tensor.fromFloat32(wName, w.dims, nw);
+  if (wValue.consumers.length === 1) wValue.initializer = newW;
+  else p.setInput(1, graph.addInitializer(newW));
+  const bValue = p.input(2);
+  const newB = Tensor.fromFloat32('', [channels], nb);
+  if (bValue && bValue.consumers.length === 1 && bValue.initializer!.size === channels && bValue.initializer!.rank === 1) {
+    newB.name = bValue.name;
+    bValue.initializer = newB;
+  } else {
+    newB.name = graph.uniqueName(`${label}_bias`);
+    p.setInput(2, graph.addInitializer(newB));
+    if (bValue) graph.dropIfUnused(bValue);
+  }
+  if (p.opType === 'Gemm') p.setFloat('beta', 1);
+  return true;
 }
 
 export const fuseBnIntoConv: Pass<Match> = {
@@ -91,7 +158,7 @@ export const fuseBnIntoConv: Pass<Match> = {
       if (y && p && p.opType === 'Add' && isDefaultDomain(p.domain) && y.consumers.length === 1 && !graph.outputs.includes(y)) {
         const conv = [p.input(0), p.input(1)].find((v) => v?.producer && ['Conv', 'ConvTranspose'].includes(v.producer.opType) && v.producer.graph === graph);
         const ch = conv ? outChannels(conv.producer!, graph) : undefined;
-        if (conv && ch !== undefined && channelBias(graph, p, conv, ch)) {
+        if (conv && ch !== undefined && channelValues(graph, p, conv, ch)) {
           add = p;
           y = conv;
           p = conv.producer;
@@ -110,66 +177,14 @@ export const fuseBnIntoConv: Pass<Match> = {
   },
   rewrite({ bn, producer: p, add }, graph) {
     if (!graph.nodes.includes(bn) || !graph.nodes.includes(p) || (add && !graph.nodes.includes(add))) return undefined;
-    const w = f32(graph, p.input(1));
     const channels = outChannels(p, graph);
-    if (!w || channels === undefined) return undefined;
+    if (channels === undefined) return undefined;
     const bnp = bnParams(bn, graph, channels);
     if (!bnp) return undefined;
-    const { s, shift } = bnp;
-    const wv = w.asFloat32();
-    const nw = new Float32Array(wv.length);
-    if (p.opType === 'Conv') {
-      const per = wv.length / channels;
-      for (let i = 0; i < wv.length; i++) nw[i] = wv[i] * s[Math.floor(i / per)];
-    } else if (p.opType === 'ConvTranspose') {
-      const group = p.getInt('group', 1);
-      const [cin, coutPerGroup] = w.dims;
-      const k = wv.length / (cin * coutPerGroup);
-      const cinPerGroup = cin / group;
-      for (let i = 0; i < wv.length; i++) {
-        const ci = Math.floor(i / (coutPerGroup * k));
-        const j = Math.floor(i / k) % coutPerGroup;
-        nw[i] = wv[i] * s[Math.floor(ci / cinPerGroup) * coutPerGroup + j];
-      }
-    } else {
-      const transB = p.getInt('transB', 0) === 1;
-      const [r, c] = w.dims;
-      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) nw[i * c + j] = wv[i * c + j] * s[transB ? i : j];
-    }
-    // Bias: Conv/ConvTranspose b[c]; Gemm beta_g * C broadcast to [channels].
-    const nb = new Float32Array(channels);
-    const bias = f32(graph, p.input(2));
-    let bv: Float64Array = new Float64Array(channels);
-    if (bias) {
-      const raw = bias.asFloat32();
-      const scale = p.opType === 'Gemm' ? Math.fround(p.getFloat('beta', 1)) : 1;
-      if (p.opType === 'Gemm' && !(bias.size === 1 || bias.size === channels)) return undefined;
-      if (p.opType === 'Gemm' && bias.rank === 2 && bias.dims[0] !== 1) return undefined;
-      bv = Float64Array.from({ length: channels }, (_, c) => scale * raw[bias.size === 1 ? 0 : c]);
-    }
-    if (add) {
-      const extra = channelBias(graph, add, p.output(0)!, channels);
-      if (!extra) return undefined;
-      for (let c = 0; c < channels; c++) bv[c] += extra[channels === 1 ? 0 : c];
-    }
-    for (let c = 0; c < channels; c++) nb[c] = s[c] * bv[c] + shift[c];
-
-    const wValue = p.input(1)!;
-    const wName = wValue.consumers.length === 1 ? wValue.name : graph.uniqueName(`${wValue.name}_bn`);
-    const newW = Tensor.fromFloat32(wName, w.dims, nw);
-    if (wValue.consumers.length === 1) wValue.initializer = newW;
-    else p.setInput(1, graph.addInitializer(newW));
+    const extra = add ? channelValues(graph, add, p.output(0)!, channels) : undefined;
+    if (add && !extra) return undefined;
     const bValue = p.input(2);
-    const newB = Tensor.fromFloat32('', [channels], nb);
-    if (bValue && bValue.consumers.length === 1 && bValue.initializer!.size === channels && bValue.initializer!.rank === 1) {
-      newB.name = bValue.name;
-      bValue.initializer = newB;
-    } else {
-      newB.name = graph.uniqueName(`${bn.name || bn.output(0)!.name}_bias`);
-      p.setInput(2, graph.addInitializer(newB));
-      if (bValue) graph.dropIfUnused(bValue);
-    }
-    if (p.opType === 'Gemm') p.setFloat('beta', 1);
+    if (!foldAffine(graph, p, channels, bnp.s, bnp.shift, extra, bn.name || bn.output(0)!.name)) return undefined;
     const z = bn.outputs.find((o) => o !== null)!;
     const y = p.output(0)!;
     const message = `${bn.label}${add ? ` (and bias ${add.label})` : ''} folded into ${p.label}`;

@@ -13,6 +13,7 @@ import { eliminateDeadNodes } from './eliminate-dead-nodes.js';
 import { eliminateIdentity } from './eliminate-identity.js';
 import { foldConstants } from './fold-constants.js';
 import { freezeInputs } from './freeze-inputs.js';
+import { fuseAffineIntoConv } from './fuse-affine-into-conv.js';
 import { fuseBnIntoConv } from './fuse-bn-into-conv.js';
 import { inlineConstantIf } from './inline-constant-if.js';
 import { allGraphs, type CanonicalizeOptions, type Pass, type PassContext, type PassName, type PassReport } from './pass.js';
@@ -28,6 +29,7 @@ export const PASSES: readonly Pass<never>[] = [
   inlineConstantIf,
   foldConstants,
   fuseBnIntoConv,
+  fuseAffineIntoConv,
   eliminateDeadNodes,
   tagActivations,
 ] as unknown as Pass<never>[];

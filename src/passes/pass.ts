@@ -33,6 +33,7 @@ export type PassName =
   | 'inline-constant-if'
   | 'fold-constants'
   | 'fuse-bn-into-conv'
+  | 'fuse-affine-into-conv'
   | 'eliminate-dead-nodes'
   | 'tag-activations';
 

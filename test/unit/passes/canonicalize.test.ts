@@ -18,7 +18,7 @@ describe('canonicalize: invalid arguments', () => {
   it('rejects an unknown pass name, listing the passes', () => {
     expect(() => canonicalize(model(), { passes: ['fuse-bn'] as never })).toThrow(
       new RangeError(
-        "Expected one of 'upgrade-opset', 'freeze-inputs', 'constant-to-initializer', 'eliminate-identity', 'inline-constant-if', 'fold-constants', 'fuse-bn-into-conv', 'eliminate-dead-nodes', 'tag-activations' for options.passes[0] but received 'fuse-bn' of type string",
+        "Expected one of 'upgrade-opset', 'freeze-inputs', 'constant-to-initializer', 'eliminate-identity', 'inline-constant-if', 'fold-constants', 'fuse-bn-into-conv', 'fuse-affine-into-conv', 'eliminate-dead-nodes', 'tag-activations' for options.passes[0] but received 'fuse-bn' of type string",
       ),
     );
     expect(() => canonicalize(model(), { skip: 'tag-activations' as never })).toThrow(
@@ -46,9 +46,10 @@ describe('canonicalize: all passes keep the outputs of the real models', () => {
       if (name.startsWith('silero')) expect(model.graph.nodes.filter((n) => n.name === 'If_0' || n.name === 'node_cond__1').map((n) => n.label)).toEqual([]);
       expect(report.map((r) => r.name)).toContain('fuse-bn-into-conv');
       const errors = await compareModels(bytes, saveModel(model), realFeeds(name));
-      // BatchNormalization folding rounds the weights once more: on the PP-OCR detector this moves the output
-      // by ~1.6e-5 of its range, the same as onnxruntime's own Conv+BN fusion does (see fuse-bn-into-conv.test).
-      const tolerance = name === 'ppocr_det' ? 2.5e-5 : 1e-5;
+      // BatchNormalization and affine folding round the weights once more: on the PP-OCR detector this moves the
+      // output by ~3.8e-5 of its range (BN alone ~1.6e-5, about what onnxruntime's own Conv+BN fusion does; see
+      // fuse-bn-into-conv.test and fuse-affine-into-conv.test).
+      const tolerance = name === 'ppocr_det' ? 5e-5 : 1e-5;
       for (const [output, err] of Object.entries(errors)) expect(err, `${name}:${output}`).toBeLessThanOrEqual(tolerance);
     });
   }
