@@ -21,7 +21,7 @@ import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { DataType } from '../onnx/dtype.js';
-import type { FusedActivation } from '../passes/tag-activations.js';
+import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import { quantizeAffine, quantizeBias } from './affine.js';
 import { chooseQParams, chooseQParamsPerAxis, type QuantDType } from './qparams.js';
 
@@ -31,6 +31,8 @@ export const PASS_THROUGH_OPS = ['MaxPool', 'Transpose', 'Reshape', 'Resize'] as
 export const OTHER_OPS = ['Concat', 'AveragePool', 'GlobalAveragePool', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid'] as const;
 /** Every op type static quantization handles. */
 export const STATIC_OP_TYPES: readonly string[] = [...COMPUTE_OPS, ...ELEMENTWISE_OPS, ...OTHER_OPS, ...PASS_THROUGH_OPS];
+/** Non-compute ops whose output may feed an activation run as one unit with them (residual Add → HardSwish). */
+const ELEMENTWISE_AFTER: ReadonlySet<string> = new Set(ELEMENTWISE_OPS);
 
 export interface QdqOptions {
   opTypes: ReadonlySet<string>;
@@ -134,6 +136,7 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
   };
   const unsupported = new Map<string, number>();
 
+  const opset = model.opsetVersion('') ?? 13;
   // Pass 1: the ops that quantize their inputs on their own.
   for (const n of order) {
     if (!isDefault(n.domain)) {
@@ -159,8 +162,14 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
       skip(n, role);
       continue;
     }
-    const fa = n.tags.fusedActivation as FusedActivation | undefined;
-    if (fa && (COMPUTE_OPS as readonly string[]).includes(n.opType)) {
+    // Compute ops carry their activation as a tag. An Add/Mul (a residual) followed by a non-clamp activation is
+    // found here and handled like a compute op's (a clamp after it stays an op of its own).
+    let fa = n.tags.fusedActivation as FusedActivation | undefined;
+    if (ELEMENTWISE_AFTER.has(n.opType) && n.output(0)) {
+      const after = activationAfter(n.output(0)!, g, opset);
+      fa = after && after.kind !== 'Relu' && after.kind !== 'Clip' && !after.nodes.some((a) => options.exclude.has(a.name)) ? after : undefined;
+    }
+    if (fa && (COMPUTE_OPS.includes(n.opType as never) || ELEMENTWISE_AFTER.has(n.opType))) {
       if (fa.nodes.some((a) => options.exclude.has(a.name))) {
         // The activation is wanted in fp32: quantize the producer's own output instead.
         role.output = n.output(0) ?? undefined;
