@@ -23,7 +23,7 @@
  * (asymmetric or uint8 weights, per-channel activations, mixed int8/uint8) stays float with its own Q/DQ.
  */
 import type { Node } from '../ir/node.js';
-import type { Tensor as IrTensor } from '../ir/tensor.js';
+import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import type { PlanAttr, PlanOp, PlanQuant } from '../runtime/plan.js';
@@ -65,6 +65,42 @@ function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq
   const q = L.qparamsOf(dq);
   if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
   return { t, q, dq };
+}
+
+/**
+ * An 8-bit constant re-expressed in the other 8-bit type, exactly: codes and zero point shift by 128 (int8 code c
+ * with zero point z is uint8 code c + 128 with zero point z + 128). Undefined when the zero point would not fit.
+ */
+function asCodeType(c: { t: IrTensor; q: QParams; dq: Node }, dtype: QParams['dtype']): { t: IrTensor; q: QParams; dq: Node } | undefined {
+  if (dtype === 'int32' || c.q.dtype === dtype) return undefined;
+  const shift = dtype === 'uint8' ? 128 : -128;
+  const zeroPoint = Int32Array.from(c.q.zeroPoint, (z) => z + shift);
+  if (zeroPoint.some((z) => (dtype === 'uint8' ? z < 0 || z > 255 : z < -128 || z > 127))) return undefined;
+  const codes = c.t.dtype === 3 ? c.t.asInt8() : c.t.asUint8();
+  const t = IrTensor.fromNumbers(`${c.t.name}:${dtype}`, dtype === 'uint8' ? 2 : 3, c.t.dims, Array.from(codes, (v) => v + shift));
+  return { t, q: { ...c.q, zeroPoint, dtype }, dq: c.dq };
+}
+
+/** A scalar constant re-encoded with `target`'s scale and type (zero point mid-range), if its value fits 8 bits. */
+function onGrid(c: { t: IrTensor; q: QParams; dq: Node }, target: QParams): { t: IrTensor; q: QParams; dq: Node } | undefined {
+  if (target.dtype === 'int32') return undefined;
+  const code = c.t.dtype === 3 ? c.t.asInt8()[0] : c.t.asUint8()[0];
+  const real = (code - c.q.zeroPoint[0]) * c.q.scale[0];
+  const zero = target.dtype === 'uint8' ? 128 : 0;
+  const q = Math.round(real / target.scale[0]);
+  if (Math.abs(q) > 127) return undefined;
+  const t = IrTensor.fromNumbers(`${c.t.name}:grid`, target.dtype === 'uint8' ? 2 : 3, c.t.dims, [q + zero]);
+  return { t, q: { scale: Float32Array.of(target.scale[0]), zeroPoint: Int32Array.of(zero), dtype: target.dtype }, dq: c.dq };
+}
+
+/**
+ * Whether XNNPACK's 8-bit add/multiply take these scales: add needs each input/output scale ratio in
+ * [2^-10, 2^8), multiply the product ratio in [2^-16, 2^8) (xnn_create_{add,multiply}_nd_q*8's checks).
+ */
+function xnnpackAccepts(op: 'Add' | 'Mul', a: number, b: number, y: number): boolean {
+  if (op === 'Add') return [a / y, b / y].every((r) => r >= 2 ** -10 && r < 2 ** 8);
+  const r = (a * b) / y;
+  return r >= 2 ** -16 && r < 2 ** 8;
 }
 
 /** Constant symmetric int8 weights behind a DequantizeLinear (per tensor, or per channel along `axis`). */
@@ -244,11 +280,20 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       continue;
     }
     if (op === 'Add' || op === 'Mul') {
-      const a = dqActivation(L, node.input(0));
-      const b = dqActivation(L, node.input(1)) ?? dqConstant(L, node.input(1));
-      if (!a || !b || a.q.dtype !== b.q.dtype) continue;
+      // Both commute: a constant operand may come first (PP-LCNet's learnable scale is Mul(s, x)).
+      let a = dqActivation(L, node.input(0));
+      let b = dqActivation(L, node.input(1)) ?? dqConstant(L, node.input(1));
+      if (!a) {
+        a = dqActivation(L, node.input(1));
+        b = dqConstant(L, node.input(0));
+      }
+      if (!a || !b) continue;
       const y = qConsumers(L, node.output(0)!);
       if (!y || y.q.dtype !== a.q.dtype) continue;
+      // A scalar added is re-encoded on the output's grid (its own grid can be far finer than XNNPACK accepts).
+      if ('t' in b && op === 'Add' && b.t.size === 1) b = onGrid(b, y.q);
+      else if (b && 't' in b && b.q.dtype !== a.q.dtype) b = asCodeType(b, a.q.dtype);
+      if (!b || a.q.dtype !== b.q.dtype || !xnnpackAccepts(op, a.q.scale[0], b.q.scale[0], y.q.scale[0])) continue;
       absorb(a.dq);
       absorb(b.dq);
       L.done.add(node);
@@ -268,7 +313,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
           const t = bConst.t;
           const data = t.dtype === 3 ? Int8Array.from(t.asInt8()) : Uint8Array.from(t.asUint8());
           const dims = layout === 'nhwc' ? [1, 1, 1, 1] : [...t.dims];
-          bid = L.b.addConstant(`${node.input(1)!.name}:q`, bConst.q.dtype as 'int8' | 'uint8', dims, data, toQuant(bConst.q));
+          bid = L.b.addConstant(`${bConst.dq.output(0)!.name}:q`, bConst.q.dtype as 'int8' | 'uint8', dims, data, toQuant(bConst.q));
         } else {
           bid = L.b.get((b as { source: Value }).source, layout);
         }
