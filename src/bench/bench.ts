@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { backends, defaultBackend } from '../backends.js';
-import { createProgress } from '../calibration/progress.js';
+import { createProgress, type Progress } from '../calibration/progress.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import { tensorType } from '../ir/value.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
@@ -161,6 +161,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
   const octetCreateMs = performance.now() - t0;
   const dir = mkdtempSync(join(tmpdir(), 'octet-bench-'));
   const opened: BenchSession[] = [octetSession];
+  let progress: Progress | undefined;
   try {
     const plan = planInputs(octetSession.inputMetadata ?? [], options.inputs ?? []);
     let peerSession: BenchSession | undefined;
@@ -177,7 +178,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
     }
 
     const measured = batches.filter((b) => batchSkipReason(plan, b) === undefined).length;
-    const progress = createProgress(measured * (warmup + runs), `bench ${modelPath.split('/').pop()}`, { quiet: options.progress === false });
+    progress = createProgress(measured * (warmup + runs), `bench ${modelPath.split('/').pop()}`, { quiet: options.progress === false });
     const results: BatchResult[] = [];
     const memoryCases: MemoryCase[] = [];
     let batchable: string | undefined;
@@ -222,7 +223,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
           }
           firstRunMs.push(performance.now() - t0);
         }
-        const times = await interleave(contenders, warmup, runs, () => progress.tick());
+        const times = await interleave(contenders, warmup, runs, () => progress!.tick());
         const result: BatchResult = { batch };
         contenders.forEach((c, k) => (result[c.name] = { ...latencyStats(times[k], batch), firstRunMs: firstRunMs[k] }));
         if (result.octet && result.onnxruntime) {
@@ -236,7 +237,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
         memoryCases.push({ batch, model, inputs: plan.inputs });
       } catch (err) {
         if (!(err instanceof SkipBatch)) throw err;
-        progress.tick(warmup + runs);
+        progress!.tick(warmup + runs);
         results.push({ batch, skipped: err.message });
       } finally {
         for (const s of local) await s.release();
@@ -279,6 +280,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
       memory,
     };
   } finally {
+    progress?.done(); // ends the bar's line before an error message too
     for (const s of opened) await s.release();
     rmSync(dir, { recursive: true, force: true });
   }
