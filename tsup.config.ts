@@ -9,4 +9,6 @@ export default defineConfig([
   ...(existsSync('src/cli/main.ts')
     ? [{ ...common, entry: { cli: 'src/cli/main.ts' }, format: ['esm'] as Options['format'], banner: { js: '#!/usr/bin/env node' } }]
     : []),
+  // The benchmark core for bench/run.mjs, and the child process that measures one runtime's peak RSS.
+  ...(existsSync('src/bench/main.ts') ? [{ ...common, entry: { bench: 'src/bench/main.ts' }, format: ['esm'] as Options['format'] }] : []),
 ]);

@@ -1,36 +1,45 @@
 #!/usr/bin/env node
-// npm run bench: octet vs onnxruntime-node on the same model files in one process, runs interleaved
-// (octet, ort, octet, ort, ...) so machine noise hits both alike; medians and p90 after warm-up, and the
-// octet/onnxruntime speed ratio. Needs `npm run build` and scripts/fetch-test-material.sh.
-// Usage: node bench/run.mjs [--runs N] [--threads N] [--json] [model ...]
-import { existsSync } from 'node:fs';
+// npm run bench: octet vs onnxruntime-node on the real models, fp32 and octet's int8, with the measurement of
+// `octet bench` (src/bench, built to dist/bench.js): one process, runs interleaved run by run so machine noise
+// hits both alike; medians and p90 after warm-up at batch 1 and 8, throughput, session creation, and each
+// runtime's peak RSS measured alone in a child process. Needs `npm run build` and scripts/fetch-test-material.sh.
+// Usage: node bench/run.mjs [--runs N] [--warmup N] [--threads N] [--batch 1,8] [--json] [model ...]
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import * as ort from 'onnxruntime-node';
-
-import { InferenceSession, quantize, serializeModel, Tensor } from '../dist/index.js';
+import { benchmark } from '../dist/bench.js';
+import { quantize, serializeModel } from '../dist/index.js';
 
 const { values, positionals } = parseArgs({
-  options: { runs: { type: 'string', default: '30' }, threads: { type: 'string', default: '1' }, json: { type: 'boolean' } },
+  options: {
+    runs: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '1' },
+    batch: { type: 'string', default: '1,8' },
+    json: { type: 'boolean' },
+  },
   allowPositionals: true,
 });
 const runs = Number(values.runs);
+const warmup = Number(values.warmup);
 const threads = Number(values.threads);
+const batches = values.batch.split(',').map(Number);
 const models = join(import.meta.dirname, '..', 'test', '.fixtures', 'models');
-
-// Deterministic inputs of each model's real size (speed does not depend on pixel values).
-const CASES = {
-  blazeface_front: { 'input:0': ['float32', [1, 128, 128, 3]] },
-  ppocr_cls: { x: ['float32', [1, 3, 48, 192]] },
-  ppocr_rec: { x: ['float32', [1, 3, 48, 320]] },
-  ppocr_det: { x: ['float32', [1, 3, 640, 640]] },
-};
 const images = join(import.meta.dirname, '..', 'test', '.fixtures', 'images');
 
-/** The model quantized by octet (static QDQ, per-channel, calibrated on the fixture photos). */
-async function int8Bytes(file, spec) {
-  const [name, [, dims]] = Object.entries(spec)[0];
+// Each model's input at its real size, batch 1 (random values: speed does not depend on pixel values).
+const CASES = {
+  blazeface_front: { 'input:0': [1, 128, 128, 3] },
+  ppocr_cls: { x: [1, 3, 48, 192] },
+  ppocr_rec: { x: [1, 3, 48, 320] },
+  ppocr_det: { x: [1, 3, 640, 640] },
+};
+
+/** The model quantized by octet (static QDQ, per-channel, calibrated on the fixture photos), as a file. */
+async function int8File(file, spec, dir) {
+  const [name, dims] = Object.entries(spec)[0];
   const nhwc = dims[3] === 3;
   const [h, w] = nhwc ? [dims[1], dims[2]] : [dims[2], dims[3]];
   const { model } = await quantize(file, {
@@ -39,70 +48,55 @@ async function int8Bytes(file, spec) {
     inputShapes: { [name]: dims },
     progress: false,
   });
-  return serializeModel(model);
+  const out = join(dir, `${name.replace(/\W/g, '_')}.int8.onnx`);
+  writeFileSync(out, serializeModel(model));
+  return out;
 }
 
-function feedsFor(spec, T) {
-  const feeds = {};
-  for (const [name, [type, dims]] of Object.entries(spec)) {
-    const n = dims.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = Math.sin(i * 0.37) * 0.8;
-    feeds[name] = new T(type, data, dims);
-  }
-  return feeds;
-}
-
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)], p90: s[Math.floor(s.length * 0.9)] };
-};
-
+const dir = mkdtempSync(join(tmpdir(), 'octet-bench-run-'));
 const results = [];
-const ortOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
-for (const name of positionals.length ? positionals : Object.keys(CASES)) {
-  const file = join(models, `${name}.onnx`);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/fetch-test-material.sh`);
-  for (const precision of ['fp32', 'int8']) {
-    const source = precision === 'fp32' ? file : await int8Bytes(file, CASES[name]);
-    let t0 = performance.now();
-    const octet = await InferenceSession.create(source, { threads });
-    const oFeeds = feedsFor(CASES[name], Tensor);
-    await octet.run(oFeeds); // prepares the plan for these sizes
-    const octetCreateMs = performance.now() - t0;
-    t0 = performance.now();
-    // No spin-waiting: idle onnxruntime threads would otherwise steal the core octet runs on.
-    const peer = await ort.InferenceSession.create(source, ortOptions);
-    const peerCreateMs = performance.now() - t0;
-    const pFeeds = feedsFor(CASES[name], ort.Tensor);
-    for (let i = 0; i < 3; i++) {
-      await octet.run(oFeeds);
-      await peer.run(pFeeds);
+try {
+  for (const name of positionals.length ? positionals : Object.keys(CASES)) {
+    const file = join(models, `${name}.onnx`);
+    if (!existsSync(file)) throw new Error(`${file} is missing: run scripts/fetch-test-material.sh`);
+    if (!CASES[name]) throw new Error(`no input sizes for '${name}': known models are ${Object.keys(CASES).join(', ')}`);
+    const inputs = Object.entries(CASES[name]).map(([input, shape]) => ({ name: input, shape }));
+    for (const precision of ['fp32', 'int8']) {
+      const path = precision === 'fp32' ? file : await int8File(file, CASES[name], mkdtempSync(join(dir, `${name}-`)));
+      const report = await benchmark(path, { threads, runs, warmup, batches, peer: 'onnxruntime', inputs });
+      results.push({ model: name, precision, report });
     }
-    const a = [];
-    const b = [];
-    for (let i = 0; i < runs; i++) {
-      let t = performance.now();
-      await octet.run(oFeeds);
-      a.push(performance.now() - t);
-      t = performance.now();
-      await peer.run(pFeeds);
-      b.push(performance.now() - t);
-    }
-    const sa = stats(a);
-    const sb = stats(b);
-    results.push({ model: name, precision, threads, octet: sa, onnxruntime: sb, speedup: sb.median / sa.median, octetCreateMs, peerCreateMs });
-    await octet.release();
   }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
 }
-const fp32Of = (r) => results.find((x) => x.model === r.model && x.precision === 'fp32');
+
 if (values.json) {
-  console.log(JSON.stringify({ cpu: process.arch, threads, runs, results }, null, 2));
+  console.log(JSON.stringify({ arch: process.arch, threads, runs, warmup, batches, results }, null, 2));
 } else {
-  console.log(`octet vs onnxruntime-node ${ort.env?.versions?.common ?? ''}, ${threads} thread(s), ${runs} interleaved runs, ms`);
-  console.log('model             prec   octet med/p90     ort med/p90       octet/ort   octet vs ort fp32');
+  const f = (x) => (x >= 100 ? x.toFixed(1) : x.toFixed(2));
+  const peerVersion = results[0]?.report.peer?.version ?? '';
+  console.log(`octet vs onnxruntime-node ${peerVersion}, ${threads} thread(s), ${runs} interleaved runs after ${warmup} warm-up, ms`);
+  console.log('model             prec   batch  octet med/p90     ort med/p90       octet/ort  vs ort fp32  octet/s   ort/s');
   for (const r of results) {
-    const vsFp32 = fp32Of(r).onnxruntime.median / r.octet.median;
-    console.log(`${r.model.padEnd(17)} ${r.precision.padEnd(6)} ${r.octet.median.toFixed(2).padStart(7)}/${r.octet.p90.toFixed(2).padEnd(8)} ${r.onnxruntime.median.toFixed(2).padStart(7)}/${r.onnxruntime.p90.toFixed(2).padEnd(8)} ${r.speedup.toFixed(2).padStart(6)}x   ${vsFp32.toFixed(2)}x`);
+    for (const b of r.report.batches) {
+      if (b.skipped) {
+        console.log(`${r.model.padEnd(17)} ${r.precision.padEnd(6)} ${String(b.batch).padStart(5)}  skipped: ${b.skipped}`);
+        continue;
+      }
+      const fp32 = results.find((x) => x.model === r.model && x.precision === 'fp32').report.batches.find((x) => x.batch === b.batch);
+      const vsFp32 = fp32?.onnxruntime ? `${(fp32.onnxruntime.medianMs / b.octet.medianMs).toFixed(2)}x` : '-';
+      console.log(
+        `${r.model.padEnd(17)} ${r.precision.padEnd(6)} ${String(b.batch).padStart(5)}  ${f(b.octet.medianMs).padStart(7)}/${f(b.octet.p90Ms).padEnd(8)} ${f(b.onnxruntime.medianMs).padStart(7)}/${f(b.onnxruntime.p90Ms).padEnd(8)} ${b.speedup.median.toFixed(2).padStart(6)}x   ${vsFp32.padStart(9)}  ${b.octet.throughput.toFixed(0).padStart(6)}  ${b.onnxruntime.throughput.toFixed(0).padStart(6)}`,
+      );
+    }
+  }
+  console.log('');
+  console.log('model             prec   create ms octet/ort   peak RSS MiB octet/ort (above baseline)');
+  for (const r of results) {
+    const s = r.report.session;
+    const m = r.report.memory ?? {};
+    const rss = (x) => (x === undefined ? '-' : typeof x === 'string' ? 'n/a' : `${x.peakRssMiB.toFixed(0)} (${(x.peakRssMiB - x.baselineRssMiB).toFixed(0)})`);
+    console.log(`${r.model.padEnd(17)} ${r.precision.padEnd(6)} ${`${f(s.octet.createMs)}/${f(s.onnxruntime.createMs)}`.padEnd(20)} ${rss(m.octet)} / ${rss(m.onnxruntime)}`);
   }
 }

@@ -55,7 +55,8 @@ export function createProgress(total: number, label: string, options: ProgressOp
   let finished = false;
 
   const draw = (): void => {
-    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    // columns is 0 where the terminal size is unknown (a pty without a size): take 80.
+    const width = Math.max(20, (stream.columns || 80) - 1);
     const frac = total === 0 ? 1 : Math.min(1, current / total);
     const secs = Math.floor((now() - start) / 1000);
     const time = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;

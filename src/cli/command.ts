@@ -7,8 +7,10 @@ import type { ParseArgsConfig } from 'node:util';
 export interface CliIO {
   out(line: string): void;
   err(line: string): void;
-  /** Whether to use ANSI colour (a TTY and NO_COLOR unset). */
+  /** Whether to use ANSI colour on stdout (a TTY and NO_COLOR unset). */
   color: boolean;
+  /** The same for stderr; `color` when absent. */
+  errColor?: boolean;
 }
 
 export interface CommandArgs {

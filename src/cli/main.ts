@@ -11,20 +11,30 @@ import type { CliIO, Command } from './command.js';
 import { UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
-function defaultIO(): CliIO {
-  const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
-  return { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`), color };
+/** Colour on a stream only when it is a terminal, NO_COLOR is unset or empty (no-color.org), and TERM is not dumb. */
+export function colorFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined> = process.env): boolean {
+  return stream.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
 }
 
-function mainHelp(): string[] {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+function defaultIO(): CliIO {
+  return {
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    color: colorFor(process.stdout),
+    errColor: colorFor(process.stderr),
+  };
+}
+
+function mainHelp(commands: readonly Command[]): string[] {
+  const width = Math.max(...commands.map((c) => c.name.length));
   return [
     'Usage: octet <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'octet <command> --help' for a command's options.",
+    "Run 'octet <command> --help' for a command's options and examples.",
+    'Exit codes: 0 success, 1 a user error (one-line message), 2 an internal error (with its stack).',
   ];
 }
 
@@ -32,20 +42,20 @@ function commandHelp(c: Command): string[] {
   return [`Usage: ${c.usage}`, '', c.summary, ...(c.help.length ? ['', ...c.help] : [])];
 }
 
-/** Runs the CLI on argv (without node and script); returns the exit code. */
-export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+/** Runs the CLI on argv (without node and script); returns the exit code. `commands` is for tests. */
+export async function main(argv: string[], io: CliIO = defaultIO(), commands: readonly Command[] = COMMANDS): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    (name === undefined ? io.err : io.out)(mainHelp().join('\n'));
+    (name === undefined ? io.err : io.out)(mainHelp(commands).join('\n'));
     return name === undefined ? 1 : 0;
   }
   if (name === '--version' || name === '-v') {
     io.out(process.env.npm_package_version ?? '0.1.0');
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = commands.find((c) => c.name === name);
   try {
-    if (!command) throw new UsageError(`unknown command '${name}'. Commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
+    if (!command) throw new UsageError(`unknown command '${name}'. Commands: ${commands.map((c) => c.name).join(', ')}`);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.out(commandHelp(command).join('\n'));
       return 0;
@@ -61,7 +71,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     // Argument checks of the library speak in one voice ("Expected ... for ...", "Unknown option ..."): user errors.
     const argumentError = (err instanceof TypeError || err instanceof RangeError) && /^(Expected |Unknown option |Unknown graph input )/.test(err.message);
     if (err instanceof UsageError || err instanceof OctetError || argumentError) {
-      const prefix = io.color ? '\x1b[31merror\x1b[0m' : 'error';
+      const prefix = (io.errColor ?? io.color) ? '\x1b[31merror\x1b[0m' : 'error';
       io.err(`octet${command ? ` ${command.name}` : ''}: ${prefix}: ${(err as Error).message.split('\n')[0]}`);
       return 1;
     }

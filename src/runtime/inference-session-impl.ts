@@ -160,7 +160,13 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       throw invalidParameterError('pathOrBytes', 'path string or Uint8Array', pathOrBytes);
     }
     const opts = validateOptions(options);
-    const bytes = typeof pathOrBytes === 'string' ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
+    let bytes: Uint8Array;
+    try {
+      bytes = typeof pathOrBytes === 'string' ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
+    } catch (err) {
+      // The same message as loadModel's: a missing or unreadable file is the caller's to fix.
+      throw new OnnxError(`Cannot read model file '${pathOrBytes as string}': ${(err as Error).message}`, { cause: err });
+    }
     const baseDir = typeof pathOrBytes === 'string' ? path.dirname(path.resolve(pathOrBytes)) : undefined;
     const model = loadModel(bytes, { baseDir });
     canonicalize(model);

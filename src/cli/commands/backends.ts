@@ -9,7 +9,14 @@ export const backendsCommand: Command = {
   name: 'backends',
   summary: 'List the int8 backends and the CPU features they detect',
   usage: 'octet backends [--json]',
-  help: ['Options:', '  --json   machine-readable output', '', 'Example:', '  octet backends'],
+  help: [
+    'Options:',
+    '  --json   print the list as JSON (name, version, available, isa, features, error)',
+    '',
+    'Examples:',
+    '  octet backends',
+    '  octet backends --json',
+  ],
   options: { json: { type: 'boolean' } },
   run(args: CommandArgs, io: CliIO): number {
     const list = backends();

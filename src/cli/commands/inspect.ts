@@ -98,6 +98,11 @@ export const inspect: Command = {
     '  --shape NAME=1,3,H,W   input shape for shape inference (repeatable)',
     '  --freeze NAME=VALUE    treat an input as a constant, e.g. --freeze sr=16000 (repeatable)',
     '  --verbose              list every change of every pass',
+    '',
+    'Examples:',
+    '  octet inspect model.onnx',
+    '  octet inspect ppocr_rec.onnx --shape x=1,3,48,320 --verbose',
+    '  octet inspect silero_vad_op18_ifless.onnx --freeze sr=16000 --json',
   ],
   options: {
     json: { type: 'boolean' },

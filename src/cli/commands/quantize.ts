@@ -42,7 +42,7 @@ function summary(report: QuantizeReport, out: string, io: CliIO): void {
 export const quantizeCommand: Command = {
   name: 'quantize',
   summary: 'Quantize a model to int8 (static QDQ/QOperator with calibration, dynamic, or weight-only)',
-  usage: 'octet quantize IN.onnx -o OUT.onnx [--calibration DIR] [--method M] [--per-channel|--per-tensor] [--format qdq|qoperator] [--dynamic] [--weight-only] [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...]',
+  usage: 'octet quantize IN.onnx -o OUT.onnx [--calibration DIR] [options]',
   help: [
     'Options:',
     '  -o, --output OUT.onnx       where to write the quantized model (atomically)',
@@ -63,8 +63,10 @@ export const quantizeCommand: Command = {
     '  --json                      print the full report as JSON',
     'Static quantization calibrates on octet\'s own fp32 runtime.',
     '',
-    'Example:',
-    '  octet quantize ppocr_cls.onnx -o ppocr_cls.int8.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5',
+    'Examples:',
+    '  octet quantize model.onnx -o model.int8.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5',
+    '  octet quantize silero_vad_op18_ifless.onnx -o vad.int8.onnx --dynamic --freeze sr=16000',
+    '  octet quantize model.onnx -o model.w8.onnx --weight-only --json',
   ],
   options: {
     output: { type: 'string', short: 'o' },

@@ -49,8 +49,9 @@ export const runCommand: Command = {
     '  --backend B         int8 backend: auto (default), xnnpack or onednn',
     '  --json              print the outputs summary as JSON',
     '',
-    'Example:',
+    'Examples:',
     '  octet run model.int8.onnx --input x=image.npy --output-dir out/',
+    '  octet run model.onnx --input x=image.npy --threads 2 --json',
   ],
   options: {
     input: { type: 'string', multiple: true },

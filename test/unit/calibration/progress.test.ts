@@ -49,6 +49,15 @@ describe('createProgress', () => {
     for (const f of frames()) expect(f.replace('\x1b[K', '').replace('\n', '').length).toBeLessThanOrEqual(59);
   });
 
+  it('takes 80 columns where the terminal reports 0 (a pty without a size)', () => {
+    const stream = fakeStream(true, 0);
+    const p = createProgress(2, 'bench ppocr_cls.onnx', { stream, env: {}, now: () => 0 });
+    p.tick(2);
+    const frame = stream.out.split('\r').filter(Boolean)[0].replace('\x1b[K', '');
+    expect(frame).toHaveLength(79);
+    expect(frame).toMatch(/^bench ppocr_cls\.onnx █+ 2\/2 100% 0:00$/);
+  });
+
   it('is silent when not a TTY, on CI, with OCTET_QUIET, TERM=dumb or quiet: true', () => {
     const cases: [boolean, Record<string, string>, boolean?][] = [
       [false, {}],

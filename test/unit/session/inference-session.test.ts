@@ -64,6 +64,13 @@ describe('InferenceSession.create: invalid arguments and unsupported models', ()
     await expect(InferenceSession.create(model)).rejects.toThrow(/^the runtime does not support LRN \(1 node, first LRN/);
   });
 
+  it('rejects a missing file with an OnnxError naming it (not a bare ENOENT)', async () => {
+    await expect(InferenceSession.create('/nonexistent/model.onnx')).rejects.toMatchObject({
+      code: 'ERR_OCTET_ONNX',
+      message: "Cannot read model file '/nonexistent/model.onnx': ENOENT: no such file or directory, open '/nonexistent/model.onnx'",
+    });
+  });
+
   it('rejects bytes that are not a model with an OnnxError', async () => {
     await expect(InferenceSession.create(new Uint8Array([1, 2, 3, 4, 5]))).rejects.toMatchObject({ code: 'ERR_OCTET_ONNX' });
   });
