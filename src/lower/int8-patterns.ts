@@ -28,7 +28,7 @@ import type { Value } from '../ir/value.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import type { PlanAttr, PlanOp, PlanQuant } from '../runtime/plan.js';
 import { permute, staticShape, TO_NHWC, transposeData } from './builder.js';
-import type { Lowering } from './lower.js';
+import { deconvWeightsToOhwi, type Lowering } from './lower.js';
 
 interface QParams {
   scale: Float32Array;
@@ -236,6 +236,39 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const inputs = [xid, wid];
         if (bias) inputs.push(L.b.addConstant(`${node.name || op}:bias_q`, 'int32', [n], bias));
         L.b.addNode(node.name || `${op}_q`, isConv ? 'Conv' : 'FullyConnected', inputs, [yid], attrs, backend);
+      });
+      continue;
+    }
+    if (op === 'ConvTranspose') {
+      // XNNPACK's 8-bit deconvolution takes per-tensor weights only; per-channel ones stay in float.
+      const x = dqActivation(L, node.input(0));
+      const xs = node.input(0) ? staticShape(node.input(0)!) : [];
+      if (!x || xs.length !== 4) continue;
+      const w = dqWeights(L, node.input(1), 1);
+      if (!w || w.q.scale.length !== 1 || w.t.dims.length !== 4) continue;
+      const clamp = L.clampOf(node);
+      const y = qConsumers(L, clamp ? clamp.output : node.output(0)!);
+      if (!y || y.q.dtype !== x.q.dtype) continue;
+      const group = node.getInt('group', 1);
+      const n = w.t.dims[1] * group;
+      const bias = int32Bias(L, node.input(2), x.q.scale[0], w.q.scale, n);
+      if (bias === null) continue;
+      absorb(x.dq);
+      absorb(w.dq);
+      if (node.input(2)?.producer?.opType === 'DequantizeLinear') absorb(node.input(2)!.producer!);
+      L.done.add(node);
+      clamp?.nodes.forEach((c) => L.done.add(c));
+      y.nodes.forEach((c) => L.done.add(c));
+      emitters.set(node, () => {
+        const xid = L.b.get(x.source, 'nhwc');
+        if (!ensureQuant(L, x.source, xid, x.q, 'nhwc')) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
+        const yid = defineQuantizedOutput(L, y, 'nhwc');
+        const [wq, ohwi] = deconvWeightsToOhwi(Int8Array.from(w.t.asInt8()), w.t.dims, group);
+        const wid = L.b.addConstant(`${node.input(1)!.name}:ohwi`, 'int8', ohwi, wq, { scale: w.q.scale, zeroPoint: new Int32Array(1) });
+        const attrs: Record<string, PlanAttr> = { ...L.windowAttrs(node, xs, staticShape(node.output(0)!)), ...(clamp?.attrs ?? {}), group };
+        const inputs = [xid, wid];
+        if (bias) inputs.push(L.b.addConstant(`${node.name || op}:bias_q`, 'int32', [n], bias));
+        L.b.addNode(node.name || `${op}_q`, 'ConvTranspose', inputs, [yid], attrs, 'xnnpack');
       });
       continue;
     }

@@ -502,20 +502,8 @@ export class Lowering {
         ohwi = permute(wdims, TO_NHWC);
         wdata = transposeData(wdata, wdims, TO_NHWC);
       } else {
-        // ConvTranspose weights are [C_in, C_out/g, kh, kw]; the plan wants [C_out, kh, kw, C_in/g] per group.
         const group = node.getInt('group', 1);
-        const [cin, coutg, kh, kw] = wdims;
-        const cing = cin / group;
-        const out = new Float32Array(wdata.length);
-        for (let g = 0; g < group; g++)
-          for (let o = 0; o < coutg; o++)
-            for (let i = 0; i < kh; i++)
-              for (let j = 0; j < kw; j++)
-                for (let c = 0; c < cing; c++) {
-                  out[((((g * coutg + o) * kh + i) * kw + j) * cing) + c] = wdata[(((g * cing + c) * coutg + o) * kh + i) * kw + j];
-                }
-        wdata = out;
-        ohwi = [coutg * group, kh, kw, cing];
+        [wdata, ohwi] = deconvWeightsToOhwi(wdata, wdims, group);
         attrs.group = group;
       }
       inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', ohwi, wdata));
@@ -812,6 +800,19 @@ export class Lowering {
     if (!xv.quant) xv.quant = layout === 'nhwc' && quant.axis !== undefined ? { ...quant, axis: TO_NHWC.indexOf(quant.axis) } : quant;
     this.b.addNode(name, 'DequantizeLinear', [xid], [this.out(y, layout)]);
   }
+}
+
+/** ConvTranspose weights [C_in, C_out/g, kh, kw] in the plan's per-group [C_out, kh, kw, C_in/g] order. */
+export function deconvWeightsToOhwi<T extends Float32Array | Int8Array>(data: T, dims: readonly number[], group: number): [T, number[]] {
+  const [cin, coutg, kh, kw] = dims;
+  const cing = cin / group;
+  const out = new (data.constructor as new (n: number) => T)(data.length);
+  for (let g = 0; g < group; g++)
+    for (let o = 0; o < coutg; o++)
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++)
+          for (let c = 0; c < cing; c++) out[(((g * coutg + o) * kh + i) * kw + j) * cing + c] = data[(((g * cing + c) * coutg + o) * kh + i) * kw + j];
+  return [out, [coutg * group, kh, kw, cing]];
 }
 
 /** Lowers a canonical model whose shapes are all static. */

@@ -57,6 +57,12 @@ describe.each(CASES)('int8 end to end: $model', (c) => {
     const ortGot = await peer.run({ [c.input]: new ort.Tensor('float32', held, c.dims) });
     // The int8 model really runs on integer kernels.
     expect(int8.implementations().some((k) => /qc8|qs8|qu8|brg|jit_int8|int8/.test(k))).toBe(true);
+    if (c.model === 'ppocr_det') {
+      // Its ConvTransposes (per-tensor weights) run 8-bit; its residual Adds, scale-and-bias Mul/Adds and
+      // spelled-out HardSwishes leave no float arithmetic between the int8 layers.
+      expect(int8.implementations().filter((k) => k.startsWith('xnnpack:deconvolution2d_nhwc_qs8')).length).toBe(2);
+      expect(int8.implementations().filter((k) => /(multiply|add|subtract|divide)_nd_f32|deconvolution2d_nhwc_f32/.test(k))).toEqual([]);
+    }
     for (const out of fp32.outputNames) {
       const a = ref[out].data as Float32Array;
       const vsFp32 = sqnr(a, got[out].data as Float32Array);
