@@ -117,7 +117,8 @@ for (const model of models) {
         const a = worstSqnr(refTable, await runAll(qb, table));
         const b = pooledWorst(refMany, await runAll(qb, many));
         cells.push(`${a.toFixed(1)} / ${b.toFixed(1)}`);
-        for (const n of report.notes) if (/^(Bias correction|Cross-layer)/.test(n) && !notes.some((x) => x.endsWith(n))) notes.push(`${model} ${perChannel ? 'per-channel' : 'per-tensor'} ${mode}: ${n}`);
+        // What the report said, once per model and granularity (static mode, both options on).
+        if (mode === 'static' && label === '+ both') for (const n of report.notes) if (/^(Bias correction|Cross-layer)/.test(n)) notes.push(`${model}, ${perChannel ? 'per-channel' : 'per-tensor'}: ${n}`);
         process.stderr.write(`${model} ${mode} ${perChannel ? 'per-channel' : 'per-tensor'} ${label}: ${cells.at(-1)}\n`);
       }
       rows.push(`| ${model} | ${mode} | ${perChannel ? 'per-channel' : 'per-tensor'} | ${cells.join(' | ')} |`);

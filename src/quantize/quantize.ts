@@ -2,9 +2,10 @@
  * quantize(model | path | bytes, options) → { model, report }: the whole flow in one call.
  *
  *   load (a copy) → already quantized? (no-op) → canonicalize (opset ≥ 13, BN folded, activations tagged)
- *   static:      plan QDQ → calibrate the planned activations on the executor → insert Q/DQ → [QOperator]
+ *   static:      [equalize] → plan QDQ → calibrate the planned activations on the executor → [bias correction]
+ *                → insert Q/DQ → [QOperator]
  *   dynamic:     weights offline + DynamicQuantizeLinear/MatMulInteger (no executor, no data)
- *   weight-only: int8 weights + DequantizeLinear (no executor, no data)
+ *   weight-only: [equalize] → int8 weights + DequantizeLinear (no executor, no data; [bias correction] needs both)
  *
  * The input model is never modified; the result is verified before it is returned.
  */
