@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import type { Model } from '../../../src/ir/model.js';
+import { Tensor as IrTensor } from '../../../src/ir/tensor.js';
 import { loadModel, serializeModel } from '../../../src/onnx/io.js';
 import { canonicalize } from '../../../src/passes/manager.js';
 import { dequantizeAffine, quantizeAffine } from '../../../src/quantize/affine.js';
@@ -117,6 +118,30 @@ describe('bias correction on a 1x1 Conv: the shift is E[y_fp32 − y_q]', () => 
       const scale = s[s.length === 1 ? 0 : c];
       expect(Math.abs(q[c] * scale - (b0[c] + expected[c]))).toBeLessThanOrEqual(scale / 2 + 1e-6 * Math.abs(b0[c]));
     }
+  });
+
+  it('a Gemm (transB = 1) without C gets one: the mean weight error over the rows of x', async () => {
+    const { model: m, g } = newModel(13);
+    input(g, 'x', [4, 48]);
+    const w = g.addInitializer(IrTensor.fromFloat32('w', [5, 48], unevenWeight('w', [5, 48, 1, 1], 23, 16).asFloat32()));
+    g.addNode({ opType: 'Gemm', name: 'fc', inputs: ['x', 'w'], outputs: ['y'], attributes: [{ name: 'transB', type: 'int', value: 1n }] });
+    output(g, 'y');
+    // Each sample: four rows of 48 pixel values (a 4x4 patch of each channel of a photo).
+    const samples = CALIBRATION.map((p) => ({ x: { data: photoTensor(p, 8, 8).slice(0, 4 * 48), dims: [4, 48] } }));
+    const { model, report } = await quantize(serializeModel(m), { weightOnly: true, perChannel: false, biasCorrection: true, calibration: samples, progress: false });
+    const wf = g.constantOf(w)!.asFloat32();
+    const q = quantizeWeight(wf, [5, 48], undefined);
+    const wq = dequantizeAffine(q.q, q.scale[0], q.zeroPoint[0]);
+    const expected = new Float64Array(5);
+    for (const s of samples) {
+      const x = s.x.data;
+      for (let r = 0; r < 4; r++) for (let c = 0; c < 5; c++) for (let k = 0; k < 48; k++) expected[c] += ((wf[c * 48 + k] - wq[c * 48 + k]) * x[r * 48 + k]) / 12;
+    }
+    const fc = model.graph.nodes.find((n) => n.opType === 'Gemm')!;
+    const c = model.graph.constantOf(fc.input(2))!;
+    expect(c.dims).toEqual([5]);
+    Array.from(c.asFloat32()).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    expect(report.notes[report.notes.length - 1]).toMatch(/^Bias correction: 1 bias corrected \(1 added\) over 3 samples, largest shift /);
   });
 
   it('a Conv without bias gets one, quantized to int32 like any other', async () => {
