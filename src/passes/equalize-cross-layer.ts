@@ -55,12 +55,6 @@ export interface EqualizePair {
   between: Node[];
 }
 
-/** What one rewrite did: the scale applied per channel (s_i), for reports and convergence. */
-export interface EqualizeStep {
-  pair: EqualizePair;
-  scales: Float64Array;
-}
-
 const MIN_SCALE = 2 ** -16;
 const MAX_SCALE = 2 ** 16;
 /**
