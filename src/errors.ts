@@ -35,7 +35,8 @@ export function describe(value: unknown): string {
   }
   if (Array.isArray(value)) return `Array of length ${value.length}`;
   if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}' of type string`;
-  if (typeof value === 'object') return `${(value as object).constructor?.name ?? 'Object'} of type object`;
+  // Generators have a constructor without a name: Object.prototype.toString names them ('Generator').
+  if (typeof value === 'object') return `${(value as object).constructor?.name || Object.prototype.toString.call(value).slice(8, -1)} of type object`;
   return `${String(value)} of type ${typeof value}`;
 }
 

@@ -37,6 +37,7 @@ export { summarizeModel, type ModelSummary, type ValueSummary } from './ir/summa
 export { canonicalize, runPass, PASSES, PASS_NAMES } from './passes/manager.js';
 export type { Pass, PassContext, PassName, PassReport, CanonicalizeOptions } from './passes/pass.js';
 export type { FusedActivation } from './passes/tag-activations.js';
+export { equalizeCrossLayer, type EqualizeOptions, type EqualizeResult } from './passes/equalize-cross-layer.js';
 
 // Quantization primitives (torchao vocabulary) and calibration observers.
 export {

@@ -35,7 +35,9 @@ export type PassName =
   | 'fuse-bn-into-conv'
   | 'fuse-affine-into-conv'
   | 'eliminate-dead-nodes'
-  | 'tag-activations';
+  | 'tag-activations'
+  /** Not a canonicalising pass: run on request by quantize({ equalize: true }). */
+  | 'equalize-cross-layer';
 
 export interface CanonicalizeOptions {
   /** Run only these passes (in the standard order). Default: all. */

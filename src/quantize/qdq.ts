@@ -339,6 +339,11 @@ const TINY = 1e-20;
 /** Bias codes are kept below this (2^31 with a margin), by widening the weight range when needed. */
 const BIAS_LIMIT = 2 ** 30;
 
+/** The smallest weight range (per channel) that keeps |bias| / (S_x · S_w) below BIAS_LIMIT. */
+export function weightFloorForBias(bias: Float32Array, inputScale: number): Float32Array {
+  return Float32Array.from(bias, (x) => (Math.abs(x) / (inputScale * BIAS_LIMIT)) * 127);
+}
+
 const ONNX_DTYPE: Record<'int8' | 'uint8', number> = { int8: DataType.INT8, uint8: DataType.UINT8 };
 
 /**
@@ -464,10 +469,7 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     let weightQ: WeightQ | undefined;
     // |b| / (S_x · S_w) must fit int32: S_w ≥ |b| / (S_x · 2^30), i.e. the weight range ≥ 127 · that.
     let minAbsMax: Float32Array | undefined;
-    if (role.biasSlot !== undefined && inputScale !== undefined) {
-      const b = n.input(role.biasSlot)!.initializer!.toFloat32();
-      minAbsMax = Float32Array.from(b, (x) => (Math.abs(x) / (inputScale! * BIAS_LIMIT)) * 127);
-    }
+    if (role.biasSlot !== undefined && inputScale !== undefined) minAbsMax = weightFloorForBias(n.input(role.biasSlot)!.initializer!.toFloat32(), inputScale);
     for (const { slot, axis } of role.weightSlots) {
       const wq = weightFor(n.input(slot)!, axis, slot === 1 ? minAbsMax : undefined);
       n.setInput(slot, wq.dq);

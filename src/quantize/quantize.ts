@@ -2,9 +2,10 @@
  * quantize(model | path | bytes, options) → { model, report }: the whole flow in one call.
  *
  *   load (a copy) → already quantized? (no-op) → canonicalize (opset ≥ 13, BN folded, activations tagged)
- *   static:      plan QDQ → calibrate the planned activations on the executor → insert Q/DQ → [QOperator]
+ *   static:      [equalize] → plan QDQ → calibrate the planned activations on the executor → [bias correction]
+ *                → insert Q/DQ → [QOperator]
  *   dynamic:     weights offline + DynamicQuantizeLinear/MatMulInteger (no executor, no data)
- *   weight-only: int8 weights + DequantizeLinear (no executor, no data)
+ *   weight-only: [equalize] → int8 weights + DequantizeLinear (no executor, no data; [bias correction] needs both)
  *
  * The input model is never modified; the result is verified before it is returned.
  */
@@ -17,8 +18,10 @@ import { inferShapes } from '../ir/shape-inference.js';
 import type { Tensor } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
+import { equalizeCrossLayer } from '../passes/equalize-cross-layer.js';
 import { canonicalize } from '../passes/manager.js';
 import { expectKnownKeys, expectOneOf, isPlainObject } from '../validate.js';
+import { correctBiases, type BiasCorrectionResult } from './bias-correction.js';
 import { calibrate, type CalibrationData, type CalibrationResult } from './calibrate.js';
 import { openCalibrationFolder, type ImageSourceOptions } from './data.js';
 import { DYNAMIC_OP_TYPES, quantizeDynamic } from './dynamic.js';
@@ -69,6 +72,16 @@ export interface QuantizeOptions {
   /** Passed to canonicalize(): graph inputs to freeze (e.g. `{ sr: 16000 }`) and input shapes. */
   freezeInputs?: Record<string, number | bigint | readonly number[] | Tensor>;
   inputShapes?: Record<string, readonly (number | string | null)[]>;
+  /**
+   * Cross-layer equalization before quantizing (static and weight-only): consecutive Convs with only a Relu-like
+   * op between them get equal per-channel weight ranges; the float function is unchanged. Default false.
+   */
+  equalize?: boolean;
+  /**
+   * Empirical bias correction (static and weight-only; needs calibration data, read a second time): each
+   * quantized Conv/ConvTranspose/Gemm's bias absorbs the mean output shift its quantization causes. Default false.
+   */
+  biasCorrection?: boolean;
   /** Progress bar options; false for none. */
   progress?: false | ProgressOptions;
   /** Called with each warning as it happens (they are also in the report). */
@@ -114,6 +127,8 @@ const OPTION_KEYS = [
   'image',
   'freezeInputs',
   'inputShapes',
+  'equalize',
+  'biasCorrection',
   'progress',
   'onWarning',
 ] as const;
@@ -140,8 +155,11 @@ function validate(options: unknown): QuantizeOptions {
   if (o.format !== undefined) expectOneOf('options.format', o.format, ['qdq', 'qoperator'] as const);
   if (o.activationType !== undefined) expectOneOf('options.activationType', o.activationType, ['int8', 'uint8'] as const);
   if (o.weightType !== undefined) expectOneOf('options.weightType', o.weightType, ['int8', 'uint8'] as const);
-  for (const k of ['perChannel', 'symmetricActivations', 'dynamic', 'weightOnly', 'reduceRange'] as const) expectBoolean(`options.${k}`, o[k]);
+  for (const k of ['perChannel', 'symmetricActivations', 'dynamic', 'weightOnly', 'reduceRange', 'equalize', 'biasCorrection'] as const) expectBoolean(`options.${k}`, o[k]);
   if (o.dynamic && o.weightOnly) throw invalidParameterError('options.weightOnly', 'false when options.dynamic is true', o.weightOnly, true);
+  // Equalization works on Conv pairs and bias correction on calibrated static layers; dynamic mode has neither.
+  if (o.dynamic && o.equalize) throw invalidParameterError('options.equalize', 'false when options.dynamic is true', o.equalize, true);
+  if (o.dynamic && o.biasCorrection) throw invalidParameterError('options.biasCorrection', 'false when options.dynamic is true', o.biasCorrection, true);
   if (o.maxSamples !== undefined && (typeof o.maxSamples !== 'number' || !Number.isInteger(o.maxSamples) || o.maxSamples < 1)) {
     throw invalidParameterError('options.maxSamples', 'positive integer', o.maxSamples, typeof o.maxSamples === 'number');
   }
@@ -174,6 +192,15 @@ function validate(options: unknown): QuantizeOptions {
     if (!iterable || Array.isArray(cal) === false && ArrayBuffer.isView(cal)) throw invalidParameterError('options.calibration', 'folder path or iterable of samples', cal);
   }
   if (cal === '') throw invalidParameterError('options.calibration', 'folder path or iterable of samples', cal, true);
+  if (o.biasCorrection) {
+    // Bias correction reads the data a second time: a generator (an iterator) would be empty by then.
+    if (cal !== undefined && typeof cal === 'object' && typeof (cal as { next?: unknown }).next === 'function') {
+      throw invalidParameterError('options.calibration', 'folder path or re-iterable samples (an array, not an iterator) when options.biasCorrection is true', cal, true);
+    }
+    if (o.executor !== undefined && typeof o.executor !== 'function') {
+      throw invalidParameterError('options.executor', 'ExecutorFactory (a function) when options.biasCorrection is true', o.executor);
+    }
+  }
   return o;
 }
 
@@ -190,6 +217,29 @@ function copyModel(model: Model | string | Uint8Array): Model {
   if (model instanceof Model) return loadModel(serializeModel(model), { baseDir: model.baseDir });
   if (typeof model === 'string' || model instanceof Uint8Array) return loadModel(model);
   throw invalidParameterError('model', 'Model, path string or Uint8Array', model);
+}
+
+function equalizeNote(r: ReturnType<typeof equalizeCrossLayer>): string {
+  if (r.pairs === 0) return 'Cross-layer equalization: no Conv pair with only a Relu-like op between them; nothing changed';
+  return `Cross-layer equalization: ${r.pairs} Conv pair${r.pairs === 1 ? '' : 's'} equalized in ${r.rounds} rounds (largest channel scale ${r.largestScale.toPrecision(3)})`;
+}
+
+function biasCorrectionNote(r: BiasCorrectionResult): string {
+  const added = r.corrections.filter((c) => c.added).length;
+  let largest = 0;
+  let at = '';
+  for (const c of r.corrections) {
+    for (const x of c.shift) {
+      if (Math.abs(x) > Math.abs(largest)) {
+        largest = x;
+        at = c.node;
+      }
+    }
+  }
+  const n = r.corrections.length;
+  const skipped = r.skipped.length > 0 ? `; ${r.skipped.length} left (${[...new Set(r.skipped.map((s) => s.reason))].join('; ')})` : '';
+  if (n === 0) return `Bias correction: no Conv/ConvTranspose/Gemm to correct${skipped}`;
+  return `Bias correction: ${n} bias${n === 1 ? '' : 'es'} corrected${added ? ` (${added} added)` : ''} over ${r.samples} samples, largest shift ${largest.toPrecision(3)} in '${at}'${skipped}`;
 }
 
 /**
@@ -246,8 +296,10 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     overrides: new Map(Object.entries(o.overrides ?? {})),
     reduceRange: o.reduceRange ?? false,
   };
+  const preNotes: string[] = [];
+  if (o.equalize) preNotes.push(equalizeNote(equalizeCrossLayer(m)));
   const plan = planQdq(m, qdqOptions);
-  const notes = [...plan.notes];
+  const notes = [...preNotes, ...plan.notes];
   for (const name of qdqOptions.exclude) {
     if (![...m.graph.nodes].some((n) => n.name === name)) warn(`options.exclude names no node '${name}'`);
   }
@@ -258,14 +310,18 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     const r = qdqOptions.overrides.get(t)?.range;
     if (r) qparams.set(t, activationQParams(t, r[0], r[1], qdqOptions));
   }
+  // Default executor: the registered factory, else octet's own runtime (loaded lazily: dynamic and weight-only
+  // quantization need no native addon).
+  const getExecutor = async (): Promise<CalibrationExecutor | ExecutorFactory> =>
+    o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
+  let data: CalibrationData | undefined;
+  const getData = (): CalibrationData => (data ??= typeof o.calibration === 'string' ? openCalibrationFolder(o.calibration, m, o.image) : o.calibration!);
   if (mode === 'static' && toCalibrate.length > 0) {
-    // Default: the registered factory, else octet's own runtime (loaded lazily: dynamic and weight-only
-    // quantization need no native addon).
-    const executor = o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
+    const executor = await getExecutor();
     if (o.calibration === undefined) {
       throw new OctetError('ERR_OCTET_CALIBRATION', 'Static quantization needs calibration data: pass options.calibration (a folder or an iterable of samples), or use options.dynamic / options.weightOnly');
     }
-    const data = typeof o.calibration === 'string' ? openCalibrationFolder(o.calibration, m, o.image) : o.calibration;
+    const data = getData();
     const method = o.method ?? 'minmax';
     const result: CalibrationResult = await calibrate(m, toCalibrate, data, executor, {
       method,
@@ -280,6 +336,12 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       qparams.set(t, activationQParams(t, r.min, r.max, qdqOptions));
     }
     calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: toCalibrate.length };
+  }
+  if (o.biasCorrection) {
+    if (o.calibration === undefined) throw new OctetError('ERR_OCTET_CALIBRATION', 'Bias correction needs calibration data: pass options.calibration (a folder or an iterable of samples)');
+    const factory = (await getExecutor()) as ExecutorFactory;
+    const r = await correctBiases(m, plan, qparams, qdqOptions, getData(), factory, { maxSamples: o.maxSamples, progress: o.progress, onWarning: warn });
+    notes.push(biasCorrectionNote(r));
   }
   const tensors = applyQdq(m, plan, qparams, qdqOptions);
   if (format === 'qoperator') notes.push(...toQOperator(m));

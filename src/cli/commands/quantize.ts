@@ -1,7 +1,8 @@
 /**
  * octet quantize IN.onnx -o OUT.onnx --calibration DIR [--method minmax|entropy|percentile|mse]
  *   [--per-channel|--per-tensor] [--format qdq|qoperator] [--dynamic] [--weight-only]
- *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V] [--json]
+ *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
+ *   [--equalize] [--bias-correction] [--json]
  * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete.
  */
 import { serializeModel } from '../../onnx/io.js';
@@ -57,6 +58,8 @@ export const quantizeCommand: Command = {
     '  --exclude NODE,...          node names left in fp32',
     '  --op-types OP,...           op types to quantize',
     '  --max-samples N             use at most N calibration samples',
+    '  --equalize                  cross-layer equalization of Conv pairs first (float function unchanged)',
+    '  --bias-correction           add each layer\'s mean quantization shift to its bias (reads the data twice)',
     '  --freeze NAME=VALUE         treat an input as a constant (e.g. sr=16000)',
     '  --shape NAME=D,D,...        fix an input\'s shape (images are resized to its height and width)',
     '  --mean M[,M,M] --std S[,S,S] image normalisation after scaling pixels to [0, 1] (default 0 and 1)',
@@ -82,6 +85,8 @@ export const quantizeCommand: Command = {
     exclude: { type: 'string' },
     'op-types': { type: 'string' },
     'max-samples': { type: 'string' },
+    equalize: { type: 'boolean' },
+    'bias-correction': { type: 'boolean' },
     freeze: { type: 'string', multiple: true },
     shape: { type: 'string', multiple: true },
     mean: { type: 'string' },
@@ -100,6 +105,8 @@ export const quantizeCommand: Command = {
       dynamic: v.dynamic === true ? true : undefined,
       weightOnly: v['weight-only'] === true ? true : undefined,
       reduceRange: v['reduce-range'] === true ? true : undefined,
+      equalize: v.equalize === true ? true : undefined,
+      biasCorrection: v['bias-correction'] === true ? true : undefined,
       perChannel: v['per-tensor'] ? false : undefined,
       exclude: list(v.exclude),
       opTypes: list(v['op-types']),
