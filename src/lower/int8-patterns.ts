@@ -185,6 +185,15 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
     absorbedDq.set(dq, (absorbedDq.get(dq) ?? 0) + 1);
   };
   const backend = L.options.int8Backend;
+  /** A weighted op taken as one int8 kernel: its input, weight and bias DQs, fused clamp and output Qs. */
+  const claimWeighted = (node: Node, xdq: Node, wdq: Node, clamp: readonly Node[] | undefined, qs: readonly Node[]): void => {
+    absorb(xdq);
+    absorb(wdq);
+    if (node.input(2)?.producer?.opType === 'DequantizeLinear') absorb(node.input(2)!.producer!);
+    L.done.add(node);
+    clamp?.forEach((c) => L.done.add(c));
+    qs.forEach((c) => L.done.add(c));
+  };
 
   for (const node of L.graph.nodes) {
     if (node.domain !== '') continue;
@@ -209,12 +218,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       const bias = int32Bias(L, node.input(2), x.q.scale[0], w.q.scale, n);
       if (bias === null) continue;
 
-      absorb(x.dq);
-      absorb(w.dq);
-      if (node.input(2)?.producer?.opType === 'DequantizeLinear') absorb(node.input(2)!.producer!);
-      L.done.add(node);
-      clamp?.nodes.forEach((c) => L.done.add(c));
-      y.nodes.forEach((c) => L.done.add(c));
+      claimWeighted(node, x.dq, w.dq, clamp?.nodes, y.nodes);
       emitters.set(node, () => {
         const layout = isConv ? 'nhwc' : 'plain';
         const xid = L.b.get(x.source, layout);
@@ -253,12 +257,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       const n = w.t.dims[1] * group;
       const bias = int32Bias(L, node.input(2), x.q.scale[0], w.q.scale, n);
       if (bias === null) continue;
-      absorb(x.dq);
-      absorb(w.dq);
-      if (node.input(2)?.producer?.opType === 'DequantizeLinear') absorb(node.input(2)!.producer!);
-      L.done.add(node);
-      clamp?.nodes.forEach((c) => L.done.add(c));
-      y.nodes.forEach((c) => L.done.add(c));
+      claimWeighted(node, x.dq, w.dq, clamp?.nodes, y.nodes);
       emitters.set(node, () => {
         const xid = L.b.get(x.source, 'nhwc');
         if (!ensureQuant(L, x.source, xid, x.q, 'nhwc')) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
