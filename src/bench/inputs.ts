@@ -162,11 +162,9 @@ export function dimsAt(input: PlannedInput, batch: number): number[] {
   return input.shape.map((d, k) => (input.batchAxes.includes(k) ? batch : d));
 }
 
-/** A small seeded generator (mulberry32): the same values in every process for the same input name. */
-function generator(seedText: string): () => number {
-  let h = 2166136261;
-  for (let i = 0; i < seedText.length; i++) h = Math.imul(h ^ seedText.charCodeAt(i), 16777619);
-  let a = h >>> 0;
+/** A seeded generator of uniform [0, 1) values (mulberry32): the same sequence in every process. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -174,6 +172,13 @@ function generator(seedText: string): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** mulberry32 seeded by a string's FNV-1a hash: the same values for the same input name. */
+function generator(seedText: string): () => number {
+  let h = 2166136261;
+  for (let i = 0; i < seedText.length; i++) h = Math.imul(h ^ seedText.charCodeAt(i), 16777619);
+  return mulberry32(h);
 }
 
 function allocate(type: BenchTensorType, n: number): BenchTypedArray {
