@@ -4,13 +4,16 @@
  *
  *   calibrated ranges (once) ──▶ all-int8 model ──▶ worst output SQNR on the held-out samples ("before")
  *   rank: units of quantized nodes (a conv and the elementwise ops after it, see switch.ts groupUnits) by the
- *       worst output SQNR with only that unit in int8, on a few calibration samples (one switch-model run per
- *       unit and sample; ranking on other samples than those that verify keeps the choice honest);
- *       the most damaging first, skipping a unit whose MACs would take the fp32 share over the cap
+ *       output noise they cause: with only that unit in int8, or added to the all-int8 model, the larger (two
+ *       switch-model runs per unit and sample, on a few calibration samples: ranking on other samples than
+ *       those that verify keeps the choice honest); the most damaging first, skipping a unit whose MACs would
+ *       take the fp32 share over the cap
  *   search: prefixes of that order, 1, 2, 4, 8, … units: re-emit the QDQ model from the cached ranges
  *       (planQdq/applyQdq with those nodes excluded), run it on the held-out samples; stop at the first prefix
  *       that meets the target, then bisect between it and the last one that did not
- *   result: the smallest prefix found that meets the target; else the best one measured
+ *   prune: give back to int8 each unit of that prefix (the most MACs first) whose fp32 the target does not need
+ *       on the switch model; keep the smaller set when the emitted model verifies
+ *   result: the smallest set found that meets the target; else the best prefix measured
  *
  * Ranking by output impact, not by a node's own (isolated) SQNR: a layer with a poor local SQNR may barely
  * move the output (a squeeze-excitation gate), and one with a good local SQNR may feed a layer that amplifies
@@ -171,11 +174,17 @@ export async function searchMixedPrecision(s: MixedPrecisionSearch): Promise<Mix
     const { nodes, units } = sw.model;
     const ranking = s.rankingSamples && s.rankingSamples.length > 0 ? s.rankingSamples : s.heldOut;
     const rankingRefs = await fp32Outputs(bytes, ranking, outputs);
-    const impact: number[] = [];
+    // A unit's damage: the output noise with only it in int8, or the noise it adds to the all-int8 model,
+    // whichever is larger (a squeeze-excitation gate saturated in fp32 shows only in the second).
+    const noise = (sqnr: number): number => (Number.isNaN(sqnr) ? Infinity : 10 ** (-sqnr / 10));
+    const all = noise(await sw.worst(() => true, ranking, rankingRefs));
+    const damage: number[] = [];
     const bar = s.progress === false ? undefined : createProgress(units.length, 'ranking', s.progress ?? {});
     try {
       for (let u = 0; u < units.length; u++) {
-        impact.push(await sw.worst((j) => j === u, ranking, rankingRefs));
+        const only = noise(await sw.worst((j) => j === u, ranking, rankingRefs));
+        const without = noise(await sw.worst((j) => j !== u, ranking, rankingRefs));
+        damage.push(Math.max(only, all - without));
         bar?.tick();
       }
     } finally {
@@ -188,7 +197,7 @@ export async function searchMixedPrecision(s: MixedPrecisionSearch): Promise<Mix
     // The most damaging first; a unit that would take the fp32 share over the cap is skipped.
     const order: number[] = [];
     let used = 0;
-    for (const u of units.map((_, u) => u).sort((a, b) => bySqnr(impact[a], impact[b]) || share(a) - share(b))) {
+    for (const u of units.map((_, u) => u).sort((a, b) => damage[b] - damage[a] || share(a) - share(b))) {
       if (namesOf([u]).length === 0 || used + share(u) > cap + 1e-12) continue;
       used += share(u);
       order.push(u);
@@ -223,16 +232,21 @@ export async function searchMixedPrecision(s: MixedPrecisionSearch): Promise<Mix
           if ((await at(mid)) >= target) hi = mid;
           else lo = mid;
         }
-        // Backward elimination on the switch model: give a unit back to int8 (the most MACs first) when the
-        // target still holds there; the smaller set is kept only if the emitted model verifies.
+        // Backward elimination on the switch model and the ranking samples (not the held-out ones, which only
+        // verify): give a unit back to int8 (the most MACs first) when the SQNR stays at the target, or at what
+        // the whole prefix gives there if that is lower. The smaller set is kept only if the emitted model verifies.
         const chosen = order.slice(0, hi);
+        const without = (fp32: readonly number[]): Promise<number> => {
+          const set = new Set(fp32);
+          return sw.worst((j) => !set.has(j), ranking, rankingRefs);
+        };
+        const floor = Math.min(target, await without(chosen));
         let kept = [...chosen];
         for (const u of [...chosen].sort((a, b) => share(b) - share(a))) {
           const trial = kept.filter((x) => x !== u);
-          const fp32 = new Set(trial);
-          if ((await sw.worst((j) => !fp32.has(j), s.heldOut, refs)) >= target) kept = trial;
+          if ((await without(trial)) >= floor) kept = trial;
         }
-        if (kept.length < chosen.length) {
+        if (kept.length > 0 && kept.length < chosen.length) {
           const v = await evaluate(namesOf(kept));
           steps.push({ fp32Nodes: namesOf(kept), sqnr: v });
           if (v >= target) return summary(namesOf(kept), v, fractionOf(kept));

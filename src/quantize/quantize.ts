@@ -127,7 +127,7 @@ const OPTION_KEYS = [
 ] as const;
 
 /** Calibration samples mixed precision keeps to rank nodes on (the held-out ones only verify). */
-const RANKING_SAMPLES = 4;
+const RANKING_SAMPLES = 2;
 
 function expectBoolean(name: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'boolean') throw invalidParameterError(name, 'boolean', v);
