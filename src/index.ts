@@ -148,3 +148,15 @@ export { readNpy, writeNpy, npyFolderSource, imageFolderSource, openCalibrationF
 export { detectQuantized, type QuantizedModelInfo } from './quantize/ingest.js';
 export { STATIC_OP_TYPES, type TensorOverride, type TensorReport, type SkippedNode } from './quantize/qdq.js';
 export { DYNAMIC_OP_TYPES } from './quantize/dynamic.js';
+
+// Sensitivity analysis and mixed precision (quantize({ targetSqnr })).
+export { analyzeSensitivity, type AnalyzeOptions } from './analysis/sensitivity.js';
+export type {
+  SensitivityReport,
+  LayerSensitivity,
+  OutputSensitivity,
+  ErrorStats,
+  TensorHistogram,
+  GraphNodeSummary,
+  MixedPrecisionSummary,
+} from './analysis/types.js';

@@ -168,7 +168,7 @@ export async function searchMixedPrecision(s: MixedPrecisionSearch): Promise<Mix
   });
   if (before >= target) return summary([], before, 0);
 
-  // Rank units of quantized nodes by the worst output SQNR with only that unit in int8 (the switch model).
+  // Rank units of quantized nodes by the output noise they cause, on the switch model.
   const sw = await SwitchRunner.create(s.model, emitQdq(bytes, s.qdqOptions, s.qparams, []), outputs);
   try {
     const { nodes, units } = sw.model;

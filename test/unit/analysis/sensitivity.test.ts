@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { analyzeSensitivity } from '../../../src/analysis/sensitivity.js';
+import * as octet from '../../../src/index.js';
 import type { SensitivityReport } from '../../../src/analysis/types.js';
 import { OctetError } from '../../../src/errors.js';
 import { serializeModel } from '../../../src/onnx/io.js';
@@ -25,6 +26,10 @@ describe('analyzeSensitivity: bad arguments', () => {
     int8 = serializeModel(model);
   });
   const samples = [clsPhoto('page.png')];
+
+  it('is exported from the package', () => {
+    expect(octet.analyzeSensitivity).toBe(analyzeSensitivity);
+  });
 
   it('rejects models that are neither a Model, a path nor bytes', async () => {
     await expect(analyzeSensitivity(42 as never, int8, { samples })).rejects.toThrow(new TypeError('Expected Model, path string or Uint8Array for fp32Model but received 42 of type number'));
