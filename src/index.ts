@@ -152,3 +152,14 @@ export { DYNAMIC_OP_TYPES } from './quantize/dynamic.js';
 
 // The HTML report of a sensitivity analysis.
 export { renderReport, writeReport, type ReportOptions } from './analysis/report.js';
+// Sensitivity analysis and mixed precision (quantize({ targetSqnr })).
+export { analyzeSensitivity, type AnalyzeOptions } from './analysis/sensitivity.js';
+export type {
+  SensitivityReport,
+  LayerSensitivity,
+  OutputSensitivity,
+  ErrorStats,
+  TensorHistogram,
+  GraphNodeSummary,
+  MixedPrecisionSummary,
+} from './analysis/types.js';

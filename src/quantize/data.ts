@@ -279,3 +279,61 @@ export function openCalibrationFolder(dir: string, model: Model, imageOptions?: 
   if (entries.some((e) => IMAGE_EXT.test(e))) return imageFolderSource(dir, model, imageOptions);
   throw sourceError(`Calibration folder '${dir}' holds no .npy files or images`);
 }
+
+export interface HoldOutOptions {
+  /** Sample i is held out when i % every === every − 1. */
+  every: number;
+  /** Read at most this many samples. */
+  maxSamples?: number;
+  /** Receives the held-out samples (checked). */
+  heldOut: CalibrationSample[];
+  /** Receives the first `keepCount` calibration samples too (mixed precision ranks nodes on them). */
+  kept?: CalibrationSample[];
+  keepCount?: number;
+}
+
+/**
+ * Splits samples for mixed precision: sample i (counting from 0, at most `maxSamples`) is held out when
+ * i % every === every − 1 and pushed, checked, onto `heldOut`; the others are yielded for calibration. With
+ * fewer than `every` samples the last one is held out, so at least one is. Samples holding NaN or Infinity are
+ * passed to calibration (which skips and counts them), never held out or kept.
+ */
+export function holdOut(source: CalibrationData, model: Model, options: HoldOutOptions): CalibrationData {
+  const { every, maxSamples, heldOut } = options;
+  const n = typeof source.length === 'number' ? Math.min(source.length, maxSamples ?? Infinity) : undefined;
+  const held = n === undefined ? undefined : Math.max(1, Math.floor(n / every));
+  const finite = (s: CalibrationSample): boolean =>
+    Object.values(s).every((t) => !(t.data instanceof Float32Array || t.data instanceof Float64Array) || t.data.every((x) => Number.isFinite(x)));
+  const keep = (s: CalibrationSample): void => {
+    if (options.kept && options.kept.length < (options.keepCount ?? 0) && finite(s)) options.kept.push(s);
+  };
+  return {
+    ...(n !== undefined ? { length: n - held! } : {}),
+    async *[Symbol.asyncIterator]() {
+      let index = 0;
+      let pending: CalibrationSample | undefined;
+      let yielded = 0;
+      for await (const raw of source as AsyncIterable<CalibrationSample>) {
+        if (maxSamples !== undefined && index >= maxSamples) break;
+        const sample = checkSample(model, raw, index);
+        if (index % every === every - 1 && finite(sample)) heldOut.push(sample);
+        else {
+          if (pending) {
+            yielded++;
+            keep(pending);
+            yield pending;
+          }
+          pending = sample;
+        }
+        index++;
+      }
+      if (pending && heldOut.length === 0 && finite(pending)) {
+        if (yielded === 0) throw sourceError(`Mixed precision needs at least 2 calibration samples (1 to calibrate, 1 held out to verify); got ${index}`);
+        heldOut.push(pending);
+      } else if (pending) {
+        keep(pending);
+        yield pending;
+      }
+    },
+  };
+}

@@ -23,9 +23,10 @@ import { canonicalize } from '../passes/manager.js';
 import { expectKnownKeys, expectOneOf, isPlainObject } from '../validate.js';
 import { correctBiases, type BiasCorrectionResult } from './bias-correction.js';
 import { calibrate, type CalibrationData, type CalibrationResult } from './calibrate.js';
-import { openCalibrationFolder, type ImageSourceOptions } from './data.js';
+import type { MixedPrecisionSummary } from '../analysis/types.js';
+import { holdOut, openCalibrationFolder, type ImageSourceOptions } from './data.js';
 import { DYNAMIC_OP_TYPES, quantizeDynamic } from './dynamic.js';
-import { getDefaultExecutorFactory, type CalibrationExecutor, type ExecutorFactory } from './executor.js';
+import { getDefaultExecutorFactory, type CalibrationExecutor, type CalibrationSample, type ExecutorFactory } from './executor.js';
 import { detectQuantized } from './ingest.js';
 import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
 import { toQOperator } from './qoperator.js';
@@ -86,6 +87,15 @@ export interface QuantizeOptions {
   progress?: false | ProgressOptions;
   /** Called with each warning as it happens (they are also in the report). */
   onWarning?: (message: string) => void;
+  /**
+   * Mixed precision: keep the most sensitive nodes in fp32 until the worst graph output reaches this SQNR (dB)
+   * on the held-out samples (see holdOutEvery). Static mode only.
+   */
+  targetSqnr?: number;
+  /** Mixed precision: the most of the model's MACs (0..1) that may stay in fp32. Alone: the best model within it. */
+  maxFp32Fraction?: number;
+  /** Mixed precision: every k-th calibration sample (k−1, 2k−1, ...) is held out to verify on (default 4; at least one). */
+  holdOutEvery?: number;
 }
 
 export interface QuantizeReport {
@@ -99,7 +109,9 @@ export interface QuantizeReport {
   warnings: string[];
   /** Node counts of the result by op type, and how many nodes were quantized. */
   counts: { quantizedNodes: number; nodes: number; byOpType: Record<string, number> };
-  calibration?: { method: CalibrationMethod; samples: number; skippedSamples: number; nonFiniteValues: number; tensors: number };
+  calibration?: { method: CalibrationMethod; samples: number; skippedSamples: number; nonFiniteValues: number; tensors: number; heldOutSamples?: number };
+  /** What the mixed-precision search decided (with options.targetSqnr or options.maxFp32Fraction). */
+  mixedPrecision?: MixedPrecisionSummary;
 }
 
 export interface QuantizeResult {
@@ -131,7 +143,13 @@ const OPTION_KEYS = [
   'biasCorrection',
   'progress',
   'onWarning',
+  'targetSqnr',
+  'maxFp32Fraction',
+  'holdOutEvery',
 ] as const;
+
+/** Calibration samples mixed precision keeps to rank nodes on (the held-out ones only verify). */
+const RANKING_SAMPLES = 2;
 
 function expectBoolean(name: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'boolean') throw invalidParameterError(name, 'boolean', v);
@@ -186,6 +204,21 @@ function validate(options: unknown): QuantizeOptions {
     throw invalidParameterError('options.executor', 'CalibrationExecutor or factory function', o.executor);
   }
   if (o.onWarning !== undefined && typeof o.onWarning !== 'function') throw invalidParameterError('options.onWarning', 'function', o.onWarning);
+  if (o.targetSqnr !== undefined && (typeof o.targetSqnr !== 'number' || !Number.isFinite(o.targetSqnr))) {
+    throw invalidParameterError('options.targetSqnr', 'finite number (dB)', o.targetSqnr, typeof o.targetSqnr === 'number');
+  }
+  const f = o.maxFp32Fraction;
+  if (f !== undefined && (typeof f !== 'number' || !(f >= 0 && f <= 1))) throw invalidParameterError('options.maxFp32Fraction', 'number between 0 and 1', f, typeof f === 'number');
+  const mixed = o.targetSqnr !== undefined ? 'targetSqnr' : f !== undefined ? 'maxFp32Fraction' : undefined;
+  if (o.holdOutEvery !== undefined) {
+    if (!mixed) throw invalidParameterError('options.holdOutEvery', 'undefined without options.targetSqnr or options.maxFp32Fraction', o.holdOutEvery, true);
+    if (typeof o.holdOutEvery !== 'number' || !Number.isInteger(o.holdOutEvery) || o.holdOutEvery < 2) {
+      throw invalidParameterError('options.holdOutEvery', 'integer >= 2', o.holdOutEvery, typeof o.holdOutEvery === 'number');
+    }
+  }
+  if (mixed && (o.dynamic || o.weightOnly)) {
+    throw invalidParameterError(`options.${mixed}`, `undefined in ${o.dynamic ? 'dynamic' : 'weight-only'} mode (mixed precision searches static quantization)`, o[mixed], true);
+  }
   const cal = o.calibration as unknown;
   if (cal !== undefined && typeof cal !== 'string') {
     const iterable = typeof cal === 'object' && cal !== null && (Symbol.asyncIterator in cal || Symbol.iterator in cal);
@@ -298,7 +331,8 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   };
   const preNotes: string[] = [];
   if (o.equalize) preNotes.push(equalizeNote(equalizeCrossLayer(m)));
-  const plan = planQdq(m, qdqOptions);
+  let plan = planQdq(m, qdqOptions);
+  const mixed = mode === 'static' && (o.targetSqnr !== undefined || o.maxFp32Fraction !== undefined);
   const notes = [...preNotes, ...plan.notes];
   for (const name of qdqOptions.exclude) {
     if (![...m.graph.nodes].some((n) => n.name === name)) warn(`options.exclude names no node '${name}'`);
@@ -306,6 +340,12 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   const qparams = new Map<string, ActivationQParams>();
   let calibration: QuantizeReport['calibration'];
   const toCalibrate = plan.activations.filter((t) => !qdqOptions.overrides.get(t)?.range);
+  const planned = toCalibrate.length;
+  // Mixed precision re-plans with more nodes excluded: a pass-through output may then need its own range.
+  if (mixed) for (const t of plan.ties.keys()) if (!qdqOptions.overrides.get(t)?.range) toCalibrate.push(t);
+  const heldOut: CalibrationSample[] = [];
+  const rankingSamples: CalibrationSample[] = [];
+  let mixedPrecision: MixedPrecisionSummary | undefined;
   for (const t of plan.activations) {
     const r = qdqOptions.overrides.get(t)?.range;
     if (r) qparams.set(t, activationQParams(t, r[0], r[1], qdqOptions));
@@ -316,17 +356,18 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
   let data: CalibrationData | undefined;
   const getData = (): CalibrationData => (data ??= typeof o.calibration === 'string' ? openCalibrationFolder(o.calibration, m, o.image) : o.calibration!);
-  if (mode === 'static' && toCalibrate.length > 0) {
+  if (mode === 'static' && (toCalibrate.length > 0 || mixed)) {
     const executor = await getExecutor();
     if (o.calibration === undefined) {
       throw new OctetError('ERR_OCTET_CALIBRATION', 'Static quantization needs calibration data: pass options.calibration (a folder or an iterable of samples), or use options.dynamic / options.weightOnly');
     }
-    const data = getData();
+    const source = getData();
+    const data = mixed ? holdOut(source, m, { every: o.holdOutEvery ?? 4, maxSamples: o.maxSamples, heldOut, kept: rankingSamples, keepCount: RANKING_SAMPLES }) : source;
     const method = o.method ?? 'minmax';
     const result: CalibrationResult = await calibrate(m, toCalibrate, data, executor, {
       method,
       methodOptions: o.methodOptions as never,
-      maxSamples: o.maxSamples,
+      maxSamples: mixed ? undefined : o.maxSamples,
       progress: o.progress,
       onWarning: warn,
     });
@@ -335,7 +376,30 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       if (r.count === 0) notes.push(`Tensor '${t}' saw no finite value while calibrating; quantized with the range [0, 0]`);
       qparams.set(t, activationQParams(t, r.min, r.max, qdqOptions));
     }
-    calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: toCalibrate.length };
+    calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: planned };
+    if (mixed) calibration.heldOutSamples = heldOut.length;
+  }
+  if (mixed) {
+    const { searchMixedPrecision } = await import('../analysis/mixed-precision.js');
+    const found = await searchMixedPrecision({
+      model: m,
+      qdqOptions,
+      qparams,
+      heldOut,
+      rankingSamples,
+      targetSqnr: o.targetSqnr,
+      maxFp32Fraction: o.maxFp32Fraction,
+      progress: o.progress,
+    });
+    mixedPrecision = found.summary;
+    const kept = new Set(found.fp32Nodes);
+    if (kept.size > 0) {
+      qdqOptions.exclude = new Set([...qdqOptions.exclude, ...kept]);
+      plan = planQdq(m, qdqOptions);
+      for (const s of plan.skipped) if (kept.has(s.node)) s.reason = 'kept in fp32 by mixed precision';
+    }
+    const mp = found.summary;
+    if (o.targetSqnr !== undefined && !mp.met) warn(`Mixed precision did not reach ${o.targetSqnr} dB${o.maxFp32Fraction !== undefined ? ` within ${o.maxFp32Fraction} of the MACs in fp32` : ''}: the best found gives ${mp.after.toFixed(1)} dB`);
   }
   if (o.biasCorrection) {
     if (o.calibration === undefined) throw new OctetError('ERR_OCTET_CALIBRATION', 'Bias correction needs calibration data: pass options.calibration (a folder or an iterable of samples)');
@@ -346,5 +410,5 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   const tensors = applyQdq(m, plan, qparams, qdqOptions);
   if (format === 'qoperator') notes.push(...toQOperator(m));
   inferShapes(m, { strict: false });
-  return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration }, plan.roles.length);
+  return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration, ...(mixedPrecision ? { mixedPrecision } : {}) }, plan.roles.length);
 }

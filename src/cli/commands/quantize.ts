@@ -3,12 +3,14 @@
  *   [--per-channel|--per-tensor] [--format qdq|qoperator] [--dynamic] [--weight-only]
  *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
  *   [--equalize] [--bias-correction] [--json]
+ *   [--target-sqnr DB] [--max-fp32-fraction F] [--hold-out-every K]   (mixed precision)
  * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete.
  */
 import { serializeModel } from '../../onnx/io.js';
 import { quantize, type QuantizeOptions, type QuantizeReport } from '../../quantize/quantize.js';
 import { writeFileAtomic } from '../../write-file-atomic.js';
 import { UsageError, type CliIO, type Command, type CommandArgs } from '../command.js';
+import { DATA_HELP, DATA_OPTIONS, finiteNumber, imageOptions, inputShapes, positiveInteger } from '../data-options.js';
 
 /** The atomic writer lives in src/write-file-atomic.ts (shared with writeReport); re-exported for the CLI's commands. */
 export { writeFileAtomic };
@@ -38,6 +40,12 @@ function summary(report: QuantizeReport, out: string, io: CliIO): void {
   const reasons = new Map<string, number>();
   for (const s of report.skipped) reasons.set(`${s.opType}: ${s.reason}`, (reasons.get(`${s.opType}: ${s.reason}`) ?? 0) + 1);
   for (const [r, n] of reasons) io.out(`left in fp32: ${n} x ${r}`);
+  const mp = report.mixedPrecision;
+  if (mp) {
+    const target = mp.targetSqnr !== undefined ? `, target ${mp.targetSqnr} dB ${mp.met ? 'met' : 'NOT met'}` : '';
+    io.out(`mixed precision: worst output SQNR ${mp.before.toFixed(1)} -> ${mp.after.toFixed(1)} dB on ${report.calibration?.heldOutSamples ?? 0} held-out samples${target}`);
+    io.out(`kept in fp32: ${mp.fp32Nodes.length} nodes, ${(100 * mp.fp32MacFraction).toFixed(1)} % of MACs${mp.fp32Nodes.length > 0 ? `: ${mp.fp32Nodes.join(', ')}` : ''}`);
+  }
 }
 
 export const quantizeCommand: Command = {
@@ -57,23 +65,24 @@ export const quantizeCommand: Command = {
     '  --reduce-range              7-bit weights, for onnxruntime on x86 CPUs without VNNI (octet does not need it)',
     '  --exclude NODE,...          node names left in fp32',
     '  --op-types OP,...           op types to quantize',
-    '  --max-samples N             use at most N calibration samples',
     '  --equalize                  cross-layer equalization of Conv pairs first (float function unchanged)',
     '  --bias-correction           add each layer\'s mean quantization shift to its bias (reads the data twice)',
     '  --freeze NAME=VALUE         treat an input as a constant (e.g. sr=16000)',
-    '  --shape NAME=D,D,...        fix an input\'s shape (images are resized to its height and width)',
-    '  --mean M[,M,M] --std S[,S,S] image normalisation after scaling pixels to [0, 1] (default 0 and 1)',
+    ...DATA_HELP,
+    '  --target-sqnr DB            mixed precision: keep the most damaging nodes in fp32 until the worst output',
+    '                              reaches DB on held-out samples',
+    '  --max-fp32-fraction F       mixed precision: at most this share (0..1) of the MACs in fp32',
+    '  --hold-out-every K          mixed precision: hold out every K-th sample to verify on (default 4)',
     '  --json                      print the full report as JSON',
     'Static quantization calibrates on octet\'s own fp32 runtime.',
     '',
     'Examples:',
     '  octet quantize model.onnx -o model.int8.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5',
     '  octet quantize silero_vad_op18_ifless.onnx -o vad.int8.onnx --dynamic --freeze sr=16000',
-    '  octet quantize model.onnx -o model.w8.onnx --weight-only --json',
+    '  octet quantize model.onnx -o model.mixed.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5 --target-sqnr 25',
   ],
   options: {
     output: { type: 'string', short: 'o' },
-    calibration: { type: 'string' },
     method: { type: 'string' },
     'per-channel': { type: 'boolean' },
     'per-tensor': { type: 'boolean' },
@@ -84,13 +93,13 @@ export const quantizeCommand: Command = {
     'reduce-range': { type: 'boolean' },
     exclude: { type: 'string' },
     'op-types': { type: 'string' },
-    'max-samples': { type: 'string' },
     equalize: { type: 'boolean' },
     'bias-correction': { type: 'boolean' },
     freeze: { type: 'string', multiple: true },
-    shape: { type: 'string', multiple: true },
-    mean: { type: 'string' },
-    std: { type: 'string' },
+    ...DATA_OPTIONS,
+    'target-sqnr': { type: 'string' },
+    'max-fp32-fraction': { type: 'string' },
+    'hold-out-every': { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(args: CommandArgs, io: CliIO): Promise<number> {
@@ -113,11 +122,7 @@ export const quantizeCommand: Command = {
       calibration: typeof v.calibration === 'string' ? v.calibration : undefined,
       onWarning: (m) => io.err(`warning: ${m}`),
     };
-    if (v['max-samples'] !== undefined) {
-      const n = Number(v['max-samples']);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-samples must be a positive integer, got '${String(v['max-samples'])}'`);
-      options.maxSamples = n;
-    }
+    options.maxSamples = positiveInteger('--max-samples', v['max-samples']);
     const freeze = (Array.isArray(v.freeze) ? v.freeze : []) as string[];
     if (freeze.length > 0) {
       options.freezeInputs = {};
@@ -128,25 +133,11 @@ export const quantizeCommand: Command = {
         options.freezeInputs[item.slice(0, i)] = n;
       }
     }
-    const shapes = (Array.isArray(v.shape) ? v.shape : []) as string[];
-    if (shapes.length > 0) {
-      options.inputShapes = {};
-      for (const item of shapes) {
-        const i = item.lastIndexOf('=');
-        const dims = item.slice(i + 1).split(',').map(Number);
-        if (i <= 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new UsageError(`--shape expects NAME=D,D,..., got '${item}'`);
-        options.inputShapes[item.slice(0, i)] = dims;
-      }
-    }
-    const numbers = (flag: string, text: unknown): number | number[] | undefined => {
-      if (text === undefined) return undefined;
-      const list = String(text).split(',').map(Number);
-      if (list.some((x) => !Number.isFinite(x))) throw new UsageError(`${flag} expects a number or a comma-separated list, got '${String(text)}'`);
-      return list.length === 1 ? list[0] : list;
-    };
-    const mean = numbers('--mean', v.mean);
-    const std = numbers('--std', v.std);
-    if (mean !== undefined || std !== undefined) options.image = { ...(mean !== undefined ? { mean } : {}), ...(std !== undefined ? { std } : {}) };
+    options.inputShapes = inputShapes(v);
+    options.image = imageOptions(v);
+    options.targetSqnr = finiteNumber('--target-sqnr', v['target-sqnr']);
+    options.maxFp32Fraction = finiteNumber('--max-fp32-fraction', v['max-fp32-fraction']);
+    options.holdOutEvery = positiveInteger('--hold-out-every', v['hold-out-every']);
     for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
     const { model, report } = await quantize(args.positionals[0], options);
     writeFileAtomic(v.output, serializeModel(model));

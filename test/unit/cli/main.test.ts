@@ -14,7 +14,7 @@ describe('octet (dispatcher): user errors exit 1 with one line', () => {
   it('an unknown command', async () => {
     const io = capture();
     expect(await main(['inspec'], io)).toBe(1);
-    expect(io.stderr).toEqual(["octet: error: unknown command 'inspec'. Commands: backends, bench, inspect, quantize, run"]);
+    expect(io.stderr).toEqual(["octet: error: unknown command 'inspec'. Commands: analyze, backends, bench, inspect, quantize, run"]);
   });
 
   it('an unknown option', async () => {
