@@ -6,12 +6,12 @@
 // Prints the backends, sizes, output SQNR, the task result (orientation decisions on each photo and its 180°
 // rotation, fp32 vs int8) and the speed of fp32 and int8 on octet and on onnxruntime-node (same run, interleaved).
 // Run after `npm run build` and `bash scripts/fetch-test-material.sh`.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import sharp from 'sharp';
 
-import { backends, InferenceSession, quantize, serializeModel, sqnr, Tensor } from '../dist/index.js';
+import { analyzeSensitivity, backends, InferenceSession, quantize, serializeModel, sqnr, Tensor, writeReport } from '../dist/index.js';
 
 const root = join(import.meta.dirname, '..');
 const modelPath = join(root, 'test/.fixtures/models/ppocr_cls.onnx');
@@ -54,22 +54,44 @@ const rotate180 = (x) => {
 const fp32 = await InferenceSession.create(modelPath);
 const int8 = await InferenceSession.create(int8Bytes);
 const out = fp32.outputNames[0];
-const ref = [];
-const got = [];
-let agree = 0;
-let total = 0;
-for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f)).sort()) {
-  for (const x of [await photo(file), rotate180(await photo(file))]) {
-    const a = (await fp32.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
-    const b = (await int8.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
-    ref.push(...a);
-    got.push(...b);
-    total++;
-    if ((a[1] > a[0]) === (b[1] > b[0])) agree++;
+/** Output SQNR against fp32 and orientation decisions equal to fp32's, over every photo and its 180° rotation. */
+async function accuracy(session) {
+  const ref = [];
+  const got = [];
+  let agree = 0;
+  let total = 0;
+  for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f)).sort()) {
+    for (const x of [await photo(file), rotate180(await photo(file))]) {
+      const a = (await fp32.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
+      const b = (await session.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
+      ref.push(...a);
+      got.push(...b);
+      total++;
+      if ((a[1] > a[0]) === (b[1] > b[0])) agree++;
+    }
   }
+  return `output SQNR vs fp32 ${sqnr(Float32Array.from(ref), Float32Array.from(got)).toFixed(1)} dB; orientation decisions equal to fp32 on ${agree}/${total} images (photos and their 180° rotations)`;
 }
-console.log(`accuracy: output SQNR int8 vs fp32 ${sqnr(Float32Array.from(ref), Float32Array.from(got)).toFixed(1)} dB; ` +
-  `orientation decisions equal to fp32 on ${agree}/${total} images (photos and their 180° rotations)`);
+console.log(`accuracy, int8: ${await accuracy(int8)}`);
+
+// 2b. Which layers hurt (per-layer SQNR, HTML report), and mixed precision: the nodes that hurt the output most
+// stay fp32 until the worst output reaches 25 dB on held-out photos.
+const image = { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 };
+t0 = performance.now();
+const analysis = await analyzeSensitivity(modelPath, int8Bytes, { samples: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false });
+mkdirSync(join(root, '.cache'), { recursive: true });
+const reportPath = join(root, '.cache', 'demo-report.html');
+writeReport(analysis, reportPath);
+console.log(`\nsensitivity (${((performance.now() - t0) / 1000).toFixed(1)} s, ${analysis.layers.length} int8 nodes, report ${reportPath}): worst isolated ` +
+  analysis.layers.slice(0, 3).map((l) => `${l.node} (${l.opType}) ${l.isolated.sqnr.toFixed(1)} dB`).join(', '));
+t0 = performance.now();
+const mixed = await quantize(modelPath, { calibration: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false, targetSqnr: 25 });
+const mp = mixed.report.mixedPrecision;
+console.log(`mixed precision, target 25 dB (${((performance.now() - t0) / 1000).toFixed(1)} s): ${mp.fp32Nodes.length} nodes kept fp32, ` +
+  `${(mp.fp32MacFraction * 100).toFixed(1)} % of the MACs; worst held-out output ${mp.before.toFixed(1)} -> ${mp.after.toFixed(1)} dB (${mp.met ? 'met' : 'not met'})`);
+const mixedSession = await InferenceSession.create(serializeModel(mixed.model));
+console.log(`accuracy, mixed: ${await accuracy(mixedSession)}`);
+await mixedSession.release();
 
 // 3. Speed: octet fp32 / int8 and onnxruntime-node fp32 / int8 on the same files, interleaved, 1 thread.
 const ort = await import('onnxruntime-node').catch(() => undefined);
