@@ -78,7 +78,7 @@ console.log(`accuracy, int8: ${await accuracy(int8)}`);
 // stay fp32 until the worst output reaches 25 dB on held-out photos.
 const image = { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 };
 t0 = performance.now();
-const analysis = await analyzeSensitivity(modelPath, int8Bytes, { samples: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false });
+const analysis = await analyzeSensitivity(modelPath, int8Bytes, { samples: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false, labels: { int8: 'ppocr_cls int8 (quantized above)' } });
 mkdirSync(join(root, '.cache'), { recursive: true });
 const reportPath = join(root, '.cache', 'demo-report.html');
 writeReport(analysis, reportPath);
