@@ -96,7 +96,7 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     if (rank !== undefined && rank !== 4) return `${op} on ${rank - 2}-D data (2-D only)`;
     if (n.getString('auto_pad', 'NOTSET').startsWith('SAME')) return `${op} with auto_pad SAME`;
   }
-  if (n.opType === 'ConvInteger' && [1, 2, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or zero points given at run time`;
+  if (n.opType === 'ConvInteger' && [1, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or weight zero points given at run time`;
   if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && [1, 2, 3, 4, 5, 6, 7].some((i) => fedAtRun(n.input(i)))) {
     return `${op} with weights or quantization parameters given at run time`;
   }
@@ -811,6 +811,8 @@ export class Lowering {
 
 /** Lowers a canonical model whose shapes are all static. */
 export function lowerModel(model: Model, options: LowerOptions): LoweredModel {
-  if (expandQOperator(model.graph) > 0) inferShapes(model, { strict: false });
+  // Re-inferring restores the declared input types: keep the static input sizes the caller inferred with.
+  const inputShapes = Object.fromEntries(model.graph.inputs.filter((v) => !v.initializer && v.shape).map((v) => [v.name, v.shape!]));
+  if (expandQOperator(model.graph) > 0) inferShapes(model, { strict: false, inputShapes });
   return new Lowering(model, options).lower();
 }
