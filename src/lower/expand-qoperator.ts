@@ -14,7 +14,9 @@
  *
  *   Before:  y = ConvInteger(x, w, x_z, w_z)               (int32 output)
  *   After:   y = Cast<int32>(Conv(Cast<float>(x) − x_z, w − w_z))
- *   exact: every partial sum of 8-bit products in these layers stays far below 2^24.
+ *   exact: every partial sum of 8-bit products in these layers stays far below 2^24. w and w_z must be
+ *   constants; x_z may be computed at run time (onnxruntime's dynamic quantization feeds it from
+ *   DynamicQuantizeLinear): then it is subtracted as Cast<float>(x_z).
  *
  * QLinearConv computes y = round(x_s·w_s/y_s · Σ (x − x_z)(w − w_z) + B) + y_z; the expanded form gives the same
  * up to float32 rounding of the sum (an int8 kernel, when the pattern matches, computes it exactly).
@@ -44,7 +46,7 @@ function expandConvInteger(g: Graph, n: Node): boolean {
   const wt = g.constantOf(n.input(1));
   const xz = n.input(2) ? g.constantOf(n.input(2)) : undefined;
   const wz = n.input(3) ? g.constantOf(n.input(3)) : undefined;
-  if (!wt || (n.input(2) && !xz) || (n.input(3) && !wz)) return false;
+  if (!wt || (n.input(3) && !wz)) return false;
   const k = wt.dims[0];
   const inner = wt.size / k;
   const wzs = wz ? wz.toNumbers() : [0];
@@ -54,8 +56,14 @@ function expandConvInteger(g: Graph, n: Node): boolean {
   const xf = g.uniqueName(`${base}_x_float`);
   g.addNode({ opType: 'Cast', name: g.uniqueName(`${base}_cast_x`), inputs: [n.input(0)], outputs: [xf], attributes: [{ name: 'to', type: 'int', value: 1n }], before: n });
   let xc = xf;
+  let z: string | undefined;
   if (xz && xz.toNumbers()[0] !== 0) {
-    const z = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${base}_x_zero`), [], [xz.toNumbers()[0]]));
+    z = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${base}_x_zero`), [], [xz.toNumbers()[0]])).name;
+  } else if (!xz && n.input(2)) {
+    z = g.uniqueName(`${base}_x_zero_float`);
+    g.addNode({ opType: 'Cast', name: g.uniqueName(`${base}_cast_x_zero`), inputs: [n.input(2)], outputs: [z], attributes: [{ name: 'to', type: 'int', value: 1n }], before: n });
+  }
+  if (z !== undefined) {
     xc = g.uniqueName(`${base}_x_centered`);
     g.addNode({ opType: 'Sub', name: g.uniqueName(`${base}_center`), inputs: [xf, z], outputs: [xc], before: n });
   }

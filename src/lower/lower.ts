@@ -17,6 +17,7 @@ import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
 import { inferShapes } from '../ir/shape-inference.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
+import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 
@@ -51,6 +52,7 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'ReduceMax', 'ReduceMin', 'Resize', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout',
   'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
   'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
+  'BatchNormalization',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
@@ -104,7 +106,8 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     if (rank !== undefined && rank !== 4) return `${op} on ${rank - 2}-D data (2-D only)`;
     if (n.getString('auto_pad', 'NOTSET').startsWith('SAME')) return `${op} with auto_pad SAME`;
   }
-  if (n.opType === 'ConvInteger' && [1, 2, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or zero points given at run time`;
+  if (n.opType === 'BatchNormalization' && !isExpandableBatchNorm(n.graph, n)) return `${op} in training mode, with non-constant parameters or of unknown rank`;
+  if (n.opType === 'ConvInteger' && [1, 3].some((i) => fedAtRun(n.input(i)))) return `${op} with weights or weight zero points given at run time`;
   if ((n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear') && [1, 2].some((i) => fedAtRun(n.input(i)))) {
     return `${op} with scale/zero point given at run time`;
   }
@@ -817,6 +820,8 @@ export function deconvWeightsToOhwi<T extends Float32Array | Int8Array>(data: T,
 
 /** Lowers a canonical model whose shapes are all static. */
 export function lowerModel(model: Model, options: LowerOptions): LoweredModel {
-  if (expandQOperator(model.graph) > 0) inferShapes(model, { strict: false });
+  // Re-inferring restores the declared input types: keep the static input sizes the caller inferred with.
+  const inputShapes = Object.fromEntries(model.graph.inputs.filter((v) => !v.initializer && v.shape).map((v) => [v.name, v.shape!]));
+  if (expandQOperator(model.graph) + expandBatchNorm(model.graph) > 0) inferShapes(model, { strict: false, inputShapes });
   return new Lowering(model, options).lower();
 }
