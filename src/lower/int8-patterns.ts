@@ -56,6 +56,18 @@ function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QParams
   return { source, q, dq };
 }
 
+/**
+ * Whether XNNPACK's 8-bit add/multiply accept these scales: it requires S_a/S_y and S_b/S_y in [2^-10, 2^8) for
+ * Add and S_a·S_b/S_y in [2^-16, 2^8) for Mul (measured on Debian's 2022 XNNPACK; outside, operator creation fails
+ * with xnn_status_unsupported_parameter). Otherwise the node stays in float between its Q/DQ pairs. onnxruntime's
+ * calibration produces such ratios (PP-OCR det, attention residuals).
+ */
+function elementwiseScalesFit(op: 'Add' | 'Mul', sa: number, sb: number, sy: number): boolean {
+  const inRange = (r: number, lo: number): boolean => r >= lo && r < 256;
+  if (op === 'Add') return inRange(Math.fround(sa / sy), 2 ** -10) && inRange(Math.fround(sb / sy), 2 ** -10);
+  return inRange(Math.fround(Math.fround(sa * sb) / sy), 2 ** -16);
+}
+
 /** A per-tensor DequantizeLinear of an 8-bit constant (a learned scale or offset operand). */
 function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq: Node } | undefined {
   const dq = v?.producer;
@@ -249,6 +261,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       if (!a || !b || a.q.dtype !== b.q.dtype) continue;
       const y = qConsumers(L, node.output(0)!);
       if (!y || y.q.dtype !== a.q.dtype) continue;
+      if (!elementwiseScalesFit(op, a.q.scale[0], b.q.scale[0], y.q.scale[0])) continue;
       absorb(a.dq);
       absorb(b.dq);
       L.done.add(node);
