@@ -94,6 +94,12 @@ const BINARY: Record<string, (a: Num, b: Num, int: boolean) => Num> = {
   Or: (a, b) => (a || b ? 1 : 0),
   Pow: (a, b) => (typeof a === 'bigint' ? a ** (b as bigint) : (a as number) ** (b as number)),
 };
+const MOD_TRUNC = (a: Num, b: Num): Num => (typeof a === 'bigint' ? a % (b as bigint) : (a as number) % (b as number));
+const MOD_FLOOR = (a: Num, b: Num): Num => {
+  const r = MOD_TRUNC(a, b);
+  return Number(r) !== 0 && (r < 0) !== (b < 0) ? (typeof r === 'bigint' ? r + (b as bigint) : (r as number) + (b as number)) : r;
+};
+BINARY.Mod = MOD_TRUNC;
 const COMPARE = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or']);
 
 const UNARY: Record<string, (x: number) => number> = {
@@ -326,8 +332,14 @@ export function evaluateNode(node: Node, inputs: (Tensor | null)[], opset: numbe
       }
       const ai = broadcastIndex(dims, a.dims);
       const bi = broadcastIndex(dims, b.dims);
-      const f = BINARY[node.opType];
       const int = isIntType(a.dtype);
+      let f = BINARY[node.opType];
+      if (node.opType === 'Mod') {
+        // fmod 0 (integers only): the sign of the divisor, as Python's %; fmod 1: the sign of the dividend, as C's fmod.
+        const fmod = node.getInt('fmod', 0) === 1;
+        if ((!fmod && !int) || bv.some((v) => Number(v) === 0)) return undefined;
+        f = fmod ? MOD_TRUNC : MOD_FLOOR;
+      }
       const out = ai.map((_, k) => f(av[ai[k]], bv[bi[k]], int));
       return [make(COMPARE.has(node.opType) ? DataType.BOOL : a.dtype, dims, out)];
     }

@@ -58,4 +58,42 @@ describe('fold-constants', () => {
     const errors = await compareModels(bytes, saveModel(model), realFeeds('ppocr_rec'));
     for (const err of Object.values(errors)) expect(err).toBe(0);
   });
+  it('folds Mod of constants with both sign conventions, as onnxruntime computes it (torch exports it in attention)', async () => {
+    const { model, g } = newModel(13);
+    input(g, 'x', [4]);
+    g.addInitializer(Tensor.fromInt64('a', [4], [-7, 7, -7, 7]));
+    g.addInitializer(Tensor.fromInt64('b', [4], [3, -3, -3, 3]));
+    g.addInitializer(Tensor.fromFloat32('af', [2], [-7.5, 7.5]));
+    g.addInitializer(Tensor.fromFloat32('bf', [2], [2, 2]));
+    g.addNode({ opType: 'Mod', name: 'floored', inputs: ['a', 'b'], outputs: ['m0'] });
+    g.addNode({ opType: 'Mod', name: 'truncated', inputs: ['a', 'b'], outputs: ['m1'], attributes: [int('fmod', 1)] });
+    g.addNode({ opType: 'Mod', name: 'float', inputs: ['af', 'bf'], outputs: ['m2'], attributes: [int('fmod', 1)] });
+    g.addNode({ opType: 'Cast', inputs: ['m0'], outputs: ['c0'], attributes: [int('to', 1)] });
+    g.addNode({ opType: 'Cast', inputs: ['m1'], outputs: ['c1'], attributes: [int('to', 1)] });
+    g.addNode({ opType: 'Add', inputs: ['x', 'c0'], outputs: ['y0'] });
+    g.addNode({ opType: 'Add', inputs: ['x', 'c1'], outputs: ['y1'] });
+    g.addNode({ opType: 'Identity', inputs: ['m2'], outputs: ['y2'] });
+    for (const y of ['y0', 'y1', 'y2']) output(g, y);
+    const before = saveModel(model);
+    canonicalize(model, { passes: ['fold-constants'] });
+    expect(g.nodes.filter((n) => n.opType === 'Mod').map((n) => n.name)).toEqual([]);
+    expect(g.constantOf(g.values.get('m0'))!.toNumbers()).toEqual([2, -2, -1, 1]);
+    expect(g.constantOf(g.values.get('m1'))!.toNumbers()).toEqual([-1, 1, -1, 1]);
+    expect(g.constantOf(g.values.get('m2'))!.toNumbers()).toEqual([-1.5, 1.5]);
+    const errors = await compareModels(before, saveModel(model), { x: new ort.Tensor('float32', randomInput([4]), [4]) });
+    expect(errors).toEqual({ y0: 0, y1: 0, y2: 0 });
+  });
+
+  it('leaves Mod by zero, and integer-style Mod on floats, unfolded', () => {
+    const { model, g } = newModel(13);
+    g.addInitializer(Tensor.fromInt64('a', [2], [5, 6]));
+    g.addInitializer(Tensor.fromInt64('z', [2], [0, 2]));
+    g.addInitializer(Tensor.fromFloat32('af', [1], [5]));
+    g.addNode({ opType: 'Mod', name: 'by_zero', inputs: ['a', 'z'], outputs: ['m0'] });
+    g.addNode({ opType: 'Mod', name: 'float_fmod0', inputs: ['af', 'af'], outputs: ['m1'] });
+    output(g, 'm0', 7);
+    output(g, 'm1');
+    canonicalize(model, { passes: ['fold-constants'] });
+    expect(g.nodes.map((n) => n.name)).toEqual(['by_zero', 'float_fmod0']);
+  });
 });

@@ -10,7 +10,7 @@ import { Tensor as IrTensor } from '../../../src/ir/tensor.js';
 import { serializeModel } from '../../../src/onnx/io.js';
 import { InferenceSession } from '../../../src/runtime/inference-session-impl.js';
 import { Tensor } from '../../../src/runtime/tensor.js';
-import { float, input, newModel, output, randomInput, randomTensor } from '../onnx/helpers/build.js';
+import { float, input, int, newModel, output, randomInput, randomTensor } from '../onnx/helpers/build.js';
 import { ort, scaledError } from '../onnx/helpers/ort.js';
 
 function bnParams(g: Graph, c: number): string[] {
@@ -56,6 +56,24 @@ describe('BatchNormalization not folded into a Conv', () => {
     g.addNode({ opType: 'BatchNormalization', name: 'bn', inputs: ['xd', ...bnParams(g, 4)], outputs: ['y'] });
     output(g, 'y');
     expect(await compare(serializeModel(model), [1, 4, 8, 8])).toBeLessThan(1e-6);
+  });
+
+  it('with its scale and bias quantized (DequantizeLinear of int8 and int32 constants), as onnxruntime leaves it', async () => {
+    const { model, g } = newModel(13);
+    input(g, 'x', [1, 3, 5, 5]);
+    g.addInitializer(IrTensor.fromNumbers('gamma_q', 3, [3], [127, -64, 90]));
+    g.addInitializer(IrTensor.fromFloat32('gamma_s', [3], [0.011, 0.02, 0.009]));
+    g.addInitializer(IrTensor.fromNumbers('gamma_z', 3, [3], [0, 0, 0]));
+    g.addInitializer(IrTensor.fromNumbers('beta_q', 6, [3], [1200, -3400, 77]));
+    g.addInitializer(IrTensor.fromFloat32('beta_s', [], [0.0005]));
+    g.addInitializer(randomTensor('mean', [3], 3));
+    g.addInitializer(randomTensor('var', [3], 4, 0.1, 2));
+    g.addNode({ opType: 'DequantizeLinear', name: 'dq_gamma', inputs: ['gamma_q', 'gamma_s', 'gamma_z'], outputs: ['gamma'], attributes: [int('axis', 0)] });
+    g.addNode({ opType: 'DequantizeLinear', name: 'dq_beta', inputs: ['beta_q', 'beta_s'], outputs: ['beta'] });
+    g.addNode({ opType: 'Relu', name: 'relu', inputs: ['x'], outputs: ['r'] });
+    g.addNode({ opType: 'BatchNormalization', name: 'bn', inputs: ['r', 'gamma', 'beta', 'mean', 'var'], outputs: ['y'] });
+    output(g, 'y');
+    expect(await compare(serializeModel(model), [1, 3, 5, 5])).toBeLessThan(1e-6);
   });
 
   it('with parameters given at run time: refused at create(), naming the node', async () => {
