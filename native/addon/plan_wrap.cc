@@ -155,6 +155,10 @@ PlanDesc ParsePlan(const Napi::Object& o) {
   d.inputs = ToIds(o.Get("inputs"), 0, "inputs");
   d.outputs = ToIds(o.Get("outputs"), 0, "outputs");
   d.threads = static_cast<int>(ToInteger(o.Get("threads"), 1, 1024, "threads"));
+  Napi::Value limit = o.Get("memoryLimit");
+  if (!limit.IsUndefined() && !limit.IsNull()) {
+    d.memory_limit = static_cast<size_t>(ToInteger(limit, 0, int64_t{1} << 53, "memoryLimit"));
+  }
   return d;
 }
 

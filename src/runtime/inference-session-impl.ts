@@ -3,6 +3,7 @@
  * set of input sizes (cached), run in one native call per run().
  */
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 
 import { defaultBackend } from '../backends.js';
@@ -90,7 +91,7 @@ function foldableOnceFrozen(model: Model, node: import('../ir/node.js').Node): b
 }
 
 const ONNX_TYPE_NAMES: Record<number, TensorType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool' };
-const SESSION_KEYS = ['threads', 'backend', 'freeDimensions'] as const;
+const SESSION_KEYS = ['threads', 'backend', 'freeDimensions', 'memoryLimit'] as const;
 /** Plans kept per session for distinct input sizes. */
 const MAX_PLANS = 4;
 
@@ -101,10 +102,11 @@ interface Prepared {
   int8Nodes: number;
 }
 
-type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend'>> & { freeDimensions: Record<string, number> };
+type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend' | 'memoryLimit'>> & { freeDimensions: Record<string, number> };
 
 function validateOptions(options: unknown): ValidOptions {
-  if (options === undefined) return { threads: 1, backend: 'auto', freeDimensions: {} };
+  const memoryLimit = Math.floor(totalmem() / 2);
+  if (options === undefined) return { threads: 1, backend: 'auto', freeDimensions: {}, memoryLimit };
   if (!isPlainObject(options)) throw invalidParameterError('options', 'object', options);
   expectKnownKeys('options', options, SESSION_KEYS);
   const threads = expectInteger('options.threads', options.threads ?? 1, 1, 1024);
@@ -112,7 +114,9 @@ function validateOptions(options: unknown): ValidOptions {
   const free = options.freeDimensions ?? {};
   if (!isPlainObject(free)) throw invalidParameterError('options.freeDimensions', 'object of dim name → size', free);
   for (const [k, v] of Object.entries(free)) expectInteger(`options.freeDimensions.${k}`, v, 1, 2 ** 31);
-  return { threads, backend, freeDimensions: free as Record<string, number> };
+  const limit = options.memoryLimit ?? memoryLimit;
+  if (limit !== Infinity) expectInteger('options.memoryLimit', limit, 1, Number.MAX_SAFE_INTEGER);
+  return { threads, backend, freeDimensions: free as Record<string, number>, memoryLimit: limit as number };
 }
 
 export class InferenceSessionImpl implements InferenceSessionInterface {
@@ -199,7 +203,8 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     });
     canonicalize(model, { inputShapes, ...(Object.keys(control).length > 0 ? { freezeInputs: control } : {}) });
     const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#int8Backend });
-    const plan = createPlan(lowered.plan);
+    const limit = this.#options.memoryLimit;
+    const plan = createPlan(limit === Infinity ? lowered.plan : { ...lowered.plan, memoryLimit: limit });
     const prepared: Prepared = {
       plan,
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),
