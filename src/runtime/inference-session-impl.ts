@@ -162,19 +162,31 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       throw invalidParameterError('pathOrBytes', 'path string or Uint8Array', pathOrBytes);
     }
     const opts = validateOptions(options);
-    const bytes = typeof pathOrBytes === 'string' ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
+    if (pathOrBytes === '') throw invalidParameterError('pathOrBytes', 'non-empty path string or Uint8Array', pathOrBytes, true);
+    let bytes = pathOrBytes as Uint8Array;
+    if (typeof pathOrBytes === 'string') {
+      try {
+        bytes = new Uint8Array(await readFile(pathOrBytes));
+      } catch (err) {
+        throw new OnnxError(`Cannot read model file '${pathOrBytes}': ${(err as Error).message}`, { cause: err });
+      }
+    }
     const baseDir = typeof pathOrBytes === 'string' ? path.dirname(path.resolve(pathOrBytes)) : undefined;
     const model = loadModel(bytes, { baseDir });
+    // Input types first: the passes assume tensor inputs (a hostile file may declare none, or a sequence).
+    for (const v of model.graph.inputs) {
+      if (v.initializer) continue;
+      const t = v.elemType;
+      if (t === undefined || !(t in ONNX_TYPE_NAMES)) {
+        const what = t === undefined ? 'no tensor type' : `element type onnx:${t}`;
+        throw new OnnxError(`input '${v.name}' has ${what}, which the runtime does not support`, { tensor: v.name });
+      }
+    }
     canonicalize(model);
     const frozen = new Set(model.graph.inputs.filter((v) => !v.initializer && (isControlInput(v) || isParameterInput(v))).map((v) => v.name));
     const bad = unsupportedNodes(model.graph, frozen).filter((n) => !foldableOnceFrozen(model, n));
     if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad, frozen), { node: bad[0].id });
     const session = new InferenceSessionImpl(bytes, baseDir, model, opts);
-    for (const m of session.inputMetadata) {
-      if (!['float32', 'int8', 'uint8', 'int32', 'int64', 'bool'].includes(m.type)) {
-        throw new OnnxError(`input '${m.name}' has element type ${m.type}, which the runtime does not support`, { tensor: m.name });
-      }
-    }
     const fixed = session.inputMetadata.map((m) => m.shape.map((d) => (typeof d === 'number' ? d : opts.freeDimensions[d])));
     if (session.#controlInputs.size === 0 && fixed.every((s) => s.every((d) => d !== undefined))) session.#prepare(fixed as number[][]);
     return session;
