@@ -12,6 +12,7 @@ export type OctetErrorCode =
   | 'ERR_OCTET_ONEDNN'
   | 'ERR_OCTET_OUT_OF_MEMORY'
   | 'ERR_OCTET_MEMORY_LIMIT'
+  | 'ERR_OCTET_ABORTED'
   | 'ERR_OCTET_RELEASED'
   | 'ERR_OCTET_NATIVE'
   | (string & {});

@@ -67,6 +67,8 @@ export interface QuantizeOptions {
   progress?: false | ProgressOptions;
   /** Called with each warning as it happens (they are also in the report). */
   onWarning?: (message: string) => void;
+  /** Aborts calibration between samples: quantize() then rejects with OctetError ERR_OCTET_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface QuantizeReport {
@@ -109,6 +111,7 @@ const OPTION_KEYS = [
   'inputShapes',
   'progress',
   'onWarning',
+  'signal',
 ] as const;
 
 function expectBoolean(name: string, v: unknown): void {
@@ -161,6 +164,7 @@ function validate(options: unknown): QuantizeOptions {
     throw invalidParameterError('options.executor', 'CalibrationExecutor or factory function', o.executor);
   }
   if (o.onWarning !== undefined && typeof o.onWarning !== 'function') throw invalidParameterError('options.onWarning', 'function', o.onWarning);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidParameterError('options.signal', 'AbortSignal', o.signal);
   const cal = o.calibration as unknown;
   if (cal !== undefined && typeof cal !== 'string') {
     const iterable = typeof cal === 'object' && cal !== null && (Symbol.asyncIterator in cal || Symbol.iterator in cal);
@@ -264,6 +268,7 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       maxSamples: o.maxSamples,
       progress: o.progress,
       onWarning: warn,
+      signal: o.signal,
     });
     for (const t of toCalibrate) {
       const r = result.ranges.get(t)!;
