@@ -420,8 +420,10 @@ const varintField = (no, n) => concat(varint(no << 3), varint(n));
 
 /**
  * The model with one more node in its main graph: an If whose then-branch holds an If whose then-branch ...
- * `depth` levels down. Built from the inside out by concatenation: the loader's decoder recurses once per
- * level, so this probes its stack, not the generator's.
+ * `depth` levels down. The loader's decoder recurses once per level, so this probes its stack. Written in one
+ * pass: level d is prefix_d + level d-1 + suffix_d, and the prefixes only need the inner lengths, so the bytes
+ * are the prefixes (outermost first), the leaf, then the suffixes (innermost first) - linear in depth, where
+ * wrapping level by level would copy O(depth^2) bytes.
  */
 function deepNest(r, modelBytes) {
   const depth = r.pick([64, 400, 2000, 6000]);
@@ -429,20 +431,35 @@ function deepNest(r, modelBytes) {
   const out = model.graph.output?.[0]?.name ?? 'y';
   const valueInfo = bytesField(12, stringField(1, out)); // GraphProto.output = ValueInfoProto { name }
   const leaf = concat(stringField(2, 'leaf'), valueInfo);
-  const ifNode = (thenGraph) =>
-    concat(
-      stringField(1, 'cond'), stringField(2, out), stringField(4, 'If'),
-      bytesField(5, concat(stringField(1, 'then_branch'), varintField(20, 5), bytesField(6, thenGraph))),
-      bytesField(5, concat(stringField(1, 'else_branch'), varintField(20, 5), bytesField(6, leaf))),
-    );
-  let graph = leaf;
-  for (let d = 0; d < depth - 1; d++) graph = concat(bytesField(1, ifNode(graph)), stringField(2, `g${d}`), valueInfo);
+  const elseAttr = bytesField(5, concat(stringField(1, 'else_branch'), varintField(20, 5), bytesField(6, leaf)));
+  const nodeHead = concat(stringField(1, 'cond'), stringField(2, out), stringField(4, 'If'));
+  // NodeProto If(cond) -> out, then_branch = inner (innerLength bytes), else_branch = leaf: prefix and suffix.
+  const ifAround = (innerLength) => {
+    const thenHead = concat(stringField(1, 'then_branch'), varintField(20, 5), varint((6 << 3) | 2), varint(innerLength));
+    const thenLength = thenHead.length + innerLength;
+    const head = concat(nodeHead, varint((5 << 3) | 2), varint(thenLength), thenHead);
+    return { head, tail: elseAttr, length: head.length + innerLength + elseAttr.length };
+  };
+  const prefixes = [];
+  const suffixes = [];
+  let length = leaf.length;
+  for (let d = 0; d < depth - 1; d++) {
+    // GraphProto { node: [If around level d-1], name: 'g<d>', output: [out] }
+    const node = ifAround(length);
+    const head = concat(varint((1 << 3) | 2), varint(node.length), node.head);
+    const tail = concat(node.tail, stringField(2, `g${d}`), valueInfo);
+    prefixes.push(head);
+    suffixes.push(tail);
+    length = head.length + length + tail.length;
+  }
+  const top = ifAround(length);
+  const nodeField = concat(varint((1 << 3) | 2), varint(top.length), top.head, ...prefixes.reverse(), leaf, ...suffixes, top.tail);
   // GraphProto fields may repeat and come in any order: the outermost If (a node, field 1) is appended to the
   // main graph's bytes, and the graph (field 7) to the rest of the model's.
   const main = onnx.GraphProto.encode(model.graph).finish();
   model.graph = null;
   const rest = onnx.ModelProto.encode(model).finish();
-  return { bytes: concat(rest, bytesField(7, concat(main, bytesField(1, ifNode(graph))))), what: `If subgraphs nested ${depth} deep` };
+  return { bytes: concat(rest, bytesField(7, concat(main, nodeField))), what: `If subgraphs nested ${depth} deep` };
 }
 
 const EXTERNAL_KINDS = [

@@ -98,6 +98,8 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
   if (REMOVED.has(node.opType)) {
     throw new OnnxError(`Node ${node.label}: operator ${node.opType} was removed before opset 13 and cannot be upgraded`, { node: node.id });
   }
+  // Every operator rewritten here reads input 0 (a hostile file may leave it out).
+  if (!node.input(0)) throw new OnnxError(`Node ${node.label}: input 0 of ${node.opType} is missing`, { node: node.id });
   switch (node.opType) {
     case 'Softmax': case 'LogSoftmax': case 'Hardmax': {
       const x = node.input(0)!;

@@ -54,6 +54,24 @@ describe('fuzz regressions', () => {
     await expect(InferenceSession.create(noType)).rejects.toMatchObject({ name: 'OnnxError', tensor: 'x', message: "input 'x' has no tensor type, which the runtime does not support" });
   });
 
+  it('an opset-9 Clip without inputs: an OnnxError naming it, not a TypeError from the opset upgrade (seed 20241201, case 2027)', async () => {
+    // The fuzz case swapped the op types of a Constant (no inputs) and a Clip in the PP-OCR classifier.
+    const bytes = encodeModelObject({
+      irVersion: 4,
+      opsetImport: [{ domain: '', version: 9 }],
+      graph: {
+        name: 'g',
+        input: [vi('x', [1, 4])],
+        output: [vi('y', [1, 4])],
+        node: [
+          { opType: 'Clip', name: 'clip', input: [], output: ['c'], attribute: [{ name: 'min', type: 1, f: 0 }] },
+          { opType: 'Add', name: 'add', input: ['x', 'c'], output: ['y'] },
+        ],
+      },
+    });
+    await expect(InferenceSession.create(bytes)).rejects.toMatchObject({ name: 'OnnxError', node: 'clip', message: "Node Clip 'clip': input 0 of Clip is missing" });
+  });
+
   it('a value dim of -2^63 reads as unknown, like -1, not as "more than allowed" (seed 4)', async () => {
     const bytes = graphModel({
       input: [vi('x', [1, 4])],
