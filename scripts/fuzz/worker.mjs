@@ -102,15 +102,16 @@ function makeFeeds(session, c) {
 const TYPES_BY_NAME = new Set(Object.values(TYPES));
 
 /**
- * A typed error: an OctetError (OnnxError included) with a message, or an argument TypeError/RangeError of
- * octet's own ("Expected ...", "Unknown ...", "Missing ..."). Engine errors ("Cannot read properties of
- * undefined", "Maximum call stack size exceeded", "Invalid typed array length") are bugs, not typed errors.
+ * A typed error: an OctetError (OnnxError included) with a code and a message. The arguments here are always
+ * valid, so a TypeError or RangeError is typed only when it is octet's own check of the feeds ("Expected ...
+ * for feeds['x']..."): anything else - an argument check deep inside tripped by the model's data, or an engine
+ * error ("Cannot read properties of null", "Maximum call stack size exceeded") - counts as a bug.
  */
 function classify(err, stage) {
   const message = String(err?.message ?? err);
   const typed =
     (err instanceof OctetError && typeof err.code === 'string' && message.length > 0) ||
-    ((err instanceof TypeError || err instanceof RangeError) && /^(Expected|Unknown|Missing) /.test(message));
+    ((err instanceof TypeError || err instanceof RangeError) && /^(Expected|Unknown|Missing) .*feeds/.test(message));
   return { outcome: typed ? 'error' : 'untyped', stage, name: err?.name ?? typeof err, code: err?.code, message: message.slice(0, 400), stack: typed ? undefined : String(err?.stack ?? '').slice(0, 1500) };
 }
 

@@ -216,7 +216,17 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     canonicalize(model, { inputShapes, ...(Object.keys(control).length > 0 ? { freezeInputs: control } : {}) });
     const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#int8Backend });
     const limit = this.#options.memoryLimit;
-    const plan = createPlan(limit === Infinity ? lowered.plan : { ...lowered.plan, memoryLimit: limit });
+    let plan: PreparedPlan;
+    try {
+      plan = createPlan(limit === Infinity ? lowered.plan : { ...lowered.plan, memoryLimit: limit });
+    } catch (err) {
+      // The plan comes from the model, not from the caller: its argument checks failing means the model has
+      // sizes or attributes the runtime cannot take (a NaN dim computed from a hostile attribute, ...).
+      if (err instanceof TypeError || err instanceof RangeError) {
+        throw new OnnxError(`The model cannot run with these input sizes: its lowered plan is invalid: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
     const prepared: Prepared = {
       plan,
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),
