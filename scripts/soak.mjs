@@ -2,7 +2,8 @@
 // Soak test: a real int8 model (PP-OCR's orientation classifier quantized by octet from the photos, as in
 // scripts/demo.mjs) run --runs times on one session, then --sessions sessions created, run once and released,
 // with the resident set size (RSS) sampled after a garbage collection. Memory must stay flat after warm-up:
-// growth below --max-growth (default 5 %) in both phases, else exit 1.
+// growth (median of the last five samples against the first five after warm-up) below --max-growth
+// (default 5 %) in both phases, else exit 1.
 //
 //   node scripts/soak.mjs [--runs 10000] [--sessions 1000] [--warmup-runs 500] [--warmup-sessions 100]
 //                         [--max-growth 0.05] [--report FILE]
@@ -73,32 +74,37 @@ for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f))
 }
 const feed = (k) => ({ x: new Tensor('float32', photos[k % photos.length], [1, 3, H, W]) });
 
-/** Samples RSS every `every` iterations of `step`; growth is measured from the first sample after warm-up. */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Runs `step` `count` times, sampling RSS 20 times. Growth compares the median of the last five samples with
+ * the median of the first five after warm-up: single samples swing by several percent as the allocator and
+ * the JS heap breathe (creating sessions allocates and frees tens of MiB), a leak moves the whole series.
+ */
 async function phase(name, count, warmup, step) {
   const every = Math.max(1, Math.floor(count / 20));
   const samples = [];
-  let base;
   const started = performance.now();
   for (let i = 0; i < count; i++) {
     await step(i);
-    if (i + 1 === warmup) base = rss();
     if ((i + 1) % every === 0 || i + 1 === count) {
       samples.push({ i: i + 1, rssMiB: Number((rss() / MiB).toFixed(1)) });
       if (process.stderr.isTTY) process.stderr.write(`\r${name}: ${i + 1}/${count}`);
     }
   }
   if (process.stderr.isTTY) process.stderr.write('\n');
-  base ??= rss();
-  const after = samples.filter((s) => s.i > warmup);
-  const end = after.length > 0 ? after[after.length - 1].rssMiB * MiB : rss();
-  const peak = Math.max(...after.map((s) => s.rssMiB * MiB), end);
+  const after = samples.filter((s) => s.i > warmup).map((s) => s.rssMiB);
+  if (after.length < 10) throw new Error(`${name}: only ${after.length} samples after warm-up; raise the count or lower the warm-up`);
+  const base = median(after.slice(0, 5));
+  const end = median(after.slice(-5));
+  const peak = Math.max(...after);
   return {
     count,
     warmup,
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
-    rssAfterWarmupMiB: Number((base / MiB).toFixed(1)),
-    rssEndMiB: Number((end / MiB).toFixed(1)),
-    rssPeakMiB: Number((peak / MiB).toFixed(1)),
+    rssAfterWarmupMiB: base,
+    rssEndMiB: end,
+    rssPeakMiB: peak,
     growth: Number(((end - base) / base).toFixed(4)),
     peakGrowth: Number(((peak - base) / base).toFixed(4)),
     samples,
@@ -131,10 +137,10 @@ const report = { model: 'ppocr_cls int8 (QDQ, per-channel, calibrated on the pho
 if (args.report) writeFileSync(args.report, JSON.stringify(report, null, 2));
 const pct = (g) => `${(g * 100).toFixed(2)} %`;
 console.log(
-  `soak: ${runs} runs in ${runPhase.seconds} s (median ${runPhase.msMedian} ms, p99 ${runPhase.msP99} ms): RSS ${runPhase.rssAfterWarmupMiB} MiB after ${warmupRuns} -> ${runPhase.rssEndMiB} MiB (${pct(runPhase.growth)}, peak ${pct(runPhase.peakGrowth)})`,
+  `soak: ${runs} runs in ${runPhase.seconds} s (median ${runPhase.msMedian} ms, p99 ${runPhase.msP99} ms): RSS ${runPhase.rssAfterWarmupMiB} MiB after warm-up -> ${runPhase.rssEndMiB} MiB at the end (${pct(runPhase.growth)}; highest sample ${pct(runPhase.peakGrowth)})`,
 );
 console.log(
-  `soak: ${sessions} sessions created, run and released in ${sessionPhase.seconds} s: RSS ${sessionPhase.rssAfterWarmupMiB} MiB after ${warmupSessions} -> ${sessionPhase.rssEndMiB} MiB (${pct(sessionPhase.growth)}, peak ${pct(sessionPhase.peakGrowth)})`,
+  `soak: ${sessions} sessions created, run and released in ${sessionPhase.seconds} s: RSS ${sessionPhase.rssAfterWarmupMiB} MiB after warm-up -> ${sessionPhase.rssEndMiB} MiB at the end (${pct(sessionPhase.growth)}; highest sample ${pct(sessionPhase.peakGrowth)})`,
 );
 const ok = runPhase.growth < maxGrowth && sessionPhase.growth < maxGrowth;
 if (!ok) console.log(`soak: FAILED: growth above ${pct(maxGrowth)}`);
