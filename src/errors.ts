@@ -11,6 +11,8 @@ export type OctetErrorCode =
   | 'ERR_OCTET_XNNPACK'
   | 'ERR_OCTET_ONEDNN'
   | 'ERR_OCTET_OUT_OF_MEMORY'
+  | 'ERR_OCTET_MEMORY_LIMIT'
+  | 'ERR_OCTET_ABORTED'
   | 'ERR_OCTET_RELEASED'
   | 'ERR_OCTET_NATIVE'
   | (string & {});

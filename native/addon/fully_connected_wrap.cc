@@ -56,8 +56,8 @@ FullyConnectedParams ParseParams(const Napi::Object& obj) {
 
 struct FullyConnectedWrap::RunArgs {
   KernelRunBaton baton;
-  Napi::Object input;
-  Napi::Object output;
+  Napi::TypedArray input;
+  Napi::TypedArray output;
 };
 
 void FullyConnectedWrap::Init(Napi::Env env, Napi::Object exports) {

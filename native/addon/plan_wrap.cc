@@ -155,12 +155,16 @@ PlanDesc ParsePlan(const Napi::Object& o) {
   d.inputs = ToIds(o.Get("inputs"), 0, "inputs");
   d.outputs = ToIds(o.Get("outputs"), 0, "outputs");
   d.threads = static_cast<int>(ToInteger(o.Get("threads"), 1, 1024, "threads"));
+  Napi::Value limit = o.Get("memoryLimit");
+  if (!limit.IsUndefined() && !limit.IsNull()) {
+    d.memory_limit = static_cast<size_t>(ToInteger(limit, 0, int64_t{1} << 53, "memoryLimit"));
+  }
   return d;
 }
 
 struct PlanRunBaton {
   std::shared_ptr<runtime::Plan> plan;
-  std::vector<const void*> inputs;
+  std::vector<const void*> inputs;  // runSync: the JS arrays' data
   std::vector<void*> outputs;
   bool profile = false;
   std::vector<double> times;
@@ -173,18 +177,38 @@ Napi::Value TimesToJs(Napi::Env env, const PlanRunBaton& b) {
   return a;
 }
 
-// [async] Runs the whole plan on a libuv worker thread; Execute() makes no N-API call. The input and output
-// arrays are referenced until the promise settles.
+// [async] Runs the whole plan on a libuv worker thread; Execute() makes no N-API call and touches no JS memory:
+// the inputs are copied here, on the JS thread, and the outputs land in own buffers that Result() copies into
+// the JS arrays (see PromiseWorker on detached buffers).
 class PlanRunWorker final : public PromiseWorker {
  public:
   PlanRunWorker(Napi::Env env, PlanRunBaton baton, Napi::Array inputs, Napi::Array outputs)
-      : PromiseWorker(env, "octet:plan.run", {inputs, outputs}), baton_(std::move(baton)) {}
+      : PromiseWorker(env, "octet:plan.run", {inputs, outputs}), baton_(std::move(baton)) {
+    for (uint32_t i = 0; i < inputs.Length(); ++i) {
+      input_copies_.push_back(CopyTypedArrayBytes(inputs.Get(i).As<Napi::TypedArray>()));
+    }
+    for (uint32_t i = 0; i < outputs.Length(); ++i) {
+      output_buffers_.emplace_back(outputs.Get(i).As<Napi::TypedArray>().ByteLength());
+    }
+    baton_.inputs.clear();
+    baton_.outputs.clear();
+    for (const auto& b : input_copies_) baton_.inputs.push_back(b.data());
+    for (auto& b : output_buffers_) baton_.outputs.push_back(b.data());
+  }
 
  private:
   void Work() override { baton_.plan->Run(baton_.inputs, baton_.outputs, baton_.profile ? &baton_.times : nullptr); }
-  Napi::Value Result() override { return TimesToJs(Env(), baton_); }
+  Napi::Value Result() override {
+    Napi::Array outputs = Kept(1).As<Napi::Array>();
+    for (uint32_t i = 0; i < outputs.Length() && i < output_buffers_.size(); ++i) {
+      CopyToTypedArray(outputs.Get(i), output_buffers_[i], "outputs[" + std::to_string(i) + "]");
+    }
+    return TimesToJs(Env(), baton_);
+  }
 
   PlanRunBaton baton_;
+  std::vector<std::vector<uint8_t>> input_copies_;
+  std::vector<std::vector<uint8_t>> output_buffers_;
 };
 
 }  // namespace

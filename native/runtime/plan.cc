@@ -19,6 +19,8 @@ namespace runtime {
 namespace {
 
 constexpr size_t kAlignment = 64;
+// Activation memory a plan may lay out: far above any machine, far below size_t overflow (offset + size).
+constexpr size_t kMaxArenaBytes = size_t{1} << 44;
 // XNNPACK kernels may read (never write) up to XNN_EXTRA_BYTES past the end of an input.
 constexpr size_t kPadding = XNN_EXTRA_BYTES;
 
@@ -62,15 +64,16 @@ void Plan::Validate() {
   if (d.threads < 1 || d.threads > 1024) throw PlanError("threads must be an integer in [1, 1024]");
   for (int id = 0; id < n; ++id) {
     const ValueDesc& v = d.values[id];
+    if (v.shape.size() > 8) throw PlanError(ValueName(d, id) + ": rank " + std::to_string(v.shape.size()) + " > 8");
+    // The product of the non-zero dims is bounded too: strides of an empty tensor must not overflow either.
     int64_t count = 1;
     for (int64_t dim : v.shape) {
       if (dim < 0) throw PlanError(ValueName(d, id) + ": negative dimension in shape " + ShapeString(v.shape));
       if (dim != 0 && count > kMaxElements / dim) {
         throw PlanError(ValueName(d, id) + ": shape " + ShapeString(v.shape) + " has more than 2^40 elements");
       }
-      count *= dim;
+      if (dim != 0) count *= dim;
     }
-    if (v.shape.size() > 8) throw PlanError(ValueName(d, id) + ": rank " + std::to_string(v.shape.size()) + " > 8");
     if (v.constant && v.data.size() != v.bytes()) {
       throw PlanError(ValueName(d, id) + ": data has " + std::to_string(v.data.size()) + " bytes but " +
                       ElemTypeName(v.dtype) + " " + ShapeString(v.shape) + " needs " + std::to_string(v.bytes()));
@@ -187,6 +190,7 @@ void Plan::LayOut() {
   std::vector<size_t> placed;
   arena_bytes_ = 0;
   for (size_t id : order) {
+    // bytes() <= 2^43 (Validate), so size cannot overflow; the arena total is checked against kMaxArenaBytes.
     const size_t size = AlignUp(d.values[id].bytes() + kPadding);
     std::vector<std::pair<size_t, size_t>> busy;
     for (size_t other : placed) {
@@ -200,9 +204,18 @@ void Plan::LayOut() {
       if (offset + size <= lo) break;
       offset = std::max(offset, hi);
     }
+    if (offset > kMaxArenaBytes - size) {
+      throw Error("ERR_OCTET_OUT_OF_MEMORY", "the plan needs more than 2^44 bytes of activation memory (" +
+                                                 ValueName(d, static_cast<int>(id)) + " does not fit)");
+    }
     offsets_[id] = offset;
     arena_bytes_ = std::max(arena_bytes_, offset + size);
     placed.push_back(id);
+  }
+  if (arena_bytes_ > d.memory_limit) {
+    throw Error("ERR_OCTET_MEMORY_LIMIT", "the plan needs " + std::to_string(arena_bytes_) +
+                                              " bytes of activation memory, more than the limit of " +
+                                              std::to_string(d.memory_limit));
   }
   arena_ = AlignedAlloc(arena_bytes_);
   std::memset(arena_.get(), 0, arena_bytes_);
@@ -259,7 +272,8 @@ void Plan::Run(const std::vector<const void*>& inputs, const std::vector<void*>&
 #endif
   for (size_t i = 0; i < desc_.inputs.size(); ++i) {
     const int id = desc_.inputs[i];
-    std::memcpy(pointers_[id], inputs[i], desc_.values[id].bytes());
+    const size_t bytes = desc_.values[id].bytes();
+    if (bytes > 0) std::memcpy(pointers_[id], inputs[i], bytes);  // an empty input may have no data pointer
   }
   if (node_times_ns) node_times_ns->assign(ops_.size(), 0.0);
   for (size_t k = 0; k < ops_.size(); ++k) {
@@ -275,7 +289,8 @@ void Plan::Run(const std::vector<const void*>& inputs, const std::vector<void*>&
   }
   for (size_t i = 0; i < desc_.outputs.size(); ++i) {
     const int id = desc_.outputs[i];
-    std::memcpy(outputs[i], pointers_[id], desc_.values[id].bytes());
+    const size_t bytes = desc_.values[id].bytes();
+    if (bytes > 0) std::memcpy(outputs[i], pointers_[id], bytes);
   }
 }
 

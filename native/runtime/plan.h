@@ -70,6 +70,8 @@ struct PlanDesc {
   std::vector<int> inputs;
   std::vector<int> outputs;
   int threads = 1;
+  // Most bytes the activation arena may take; more throws ERR_OCTET_MEMORY_LIMIT before allocating.
+  size_t memory_limit = SIZE_MAX;
 };
 
 class Op;

@@ -35,6 +35,14 @@ function isNum(d: Dim): d is number {
   return typeof d === 'number';
 }
 
+/** Ranks above this are left unknown rather than spelled out (a hostile shape input may claim 2^31 entries). */
+const MAX_SPELLED_RANK = 64;
+
+/** `rank` unknown dims, or an unknown shape when the rank is not a plausible one. */
+function unknownDims(rank: number): Dim[] | undefined {
+  return Number.isInteger(rank) && rank >= 0 && rank <= MAX_SPELLED_RANK ? new Array<Dim>(rank).fill(null) : undefined;
+}
+
 /** A symbolic expression that needs parentheses as an operand: anything but a plain name or a call. */
 function wrap(d: Dim): string {
   const s = String(d);
@@ -345,7 +353,7 @@ class Inference {
         const target = this.dimsOf(node.input(1));
         if (!target) {
           const rank = this.shape(node.input(1));
-          return [tensorType(xe ?? 0, rank && isNum(rank[0]) ? new Array(rank[0]).fill(null) : undefined)];
+          return [tensorType(xe ?? 0, rank && isNum(rank[0]) ? unknownDims(rank[0]) : undefined)];
         }
         return [tensorType(xe ?? 0, this.reshape(xs, target, node.getInt('allowzero', 0) === 1))];
       }
@@ -452,7 +460,7 @@ class Inference {
         const dims = this.dimsOf(x);
         const dtype = node.getTensor('value')?.dtype ?? DataType.FLOAT;
         const len = xs?.[0];
-        return [tensorType(dtype, dims ?? (isNum(len ?? null) ? new Array(len as number).fill(null) : undefined))];
+        return [tensorType(dtype, dims ?? (isNum(len ?? null) ? unknownDims(len as number) : undefined))];
       }
       case 'Constant': {
         const k = this.known.get(node.output(0)!);

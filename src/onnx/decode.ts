@@ -177,6 +177,8 @@ export function decodeType(proto: TypeProto, name: string, where = 'graph'): Val
     shape = (t.shape.dim ?? []).map((d) => {
       if (d.dimParam) return d.dimParam;
       if (d.dimValue !== undefined && d.dimValue !== null && Object.prototype.hasOwnProperty.call(d, 'dimValue')) {
+        // Negative sizes mean "unknown" to some exporters (-1), whatever their magnitude.
+        if (longToBigInt(d.dimValue as LongLike) < 0n) return null;
         const n = longToSafeNumber(d.dimValue as LongLike | number);
         if (n === null || n > MAX_DIM) throw new OnnxError(`Value '${name}' in the ${where} declares dimension ${longToBigInt(d.dimValue as LongLike)}, more than the ${MAX_DIM} allowed`, { tensor: name });
         if (n < 0) return null;

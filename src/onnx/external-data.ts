@@ -3,7 +3,7 @@
  * inside the model's folder are read: a location with a `..` component, an absolute path, or a path whose
  * real path (symlinks resolved) leaves the folder is rejected with an OnnxError naming the tensor.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync, readSync, realpathSync, writeSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 import type { ExternalDataInfo } from '../ir/tensor.js';
@@ -60,16 +60,35 @@ export class ExternalDataReader {
     } catch (err) {
       throw new OnnxError(`External data file '${location}' of tensor '${tensor}' cannot be opened: ${(err as Error).message}`, { tensor, cause: err });
     }
-    const rel = relative(base, real);
-    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) {
+    const outside = (p: string): boolean => {
+      const rel = relative(base, p);
+      return rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel);
+    };
+    if (outside(real)) {
       throw new OnnxError(`External data file '${location}' of tensor '${tensor}' resolves outside the model's folder (symlink to '${real}')`, { tensor });
     }
-    const fd = openSync(real, 'r');
-    const size = fstatSync(fd).size;
-    if (!fstatSync(fd).isFile()) {
-      closeSync(fd);
-      throw new OnnxError(`External data location '${location}' of tensor '${tensor}' is not a regular file`, { tensor });
+    let fd: number;
+    try {
+      // Non-blocking: a FIFO planted in the folder must not stall the load (it is refused below, not a file).
+      fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw new OnnxError(`External data file '${location}' of tensor '${tensor}' cannot be opened: ${(err as Error).message}`, { tensor, cause: err });
     }
+    // The file actually opened, not the path checked a moment ago: a symlink swapped in between (on Linux,
+    // /proc/self/fd names the open file) is refused too.
+    let opened = real;
+    try {
+      opened = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      // no /proc: the path check above stands alone
+    }
+    const stat = fstatSync(fd);
+    if (outside(opened) || !stat.isFile()) {
+      closeSync(fd);
+      if (!stat.isFile()) throw new OnnxError(`External data location '${location}' of tensor '${tensor}' is not a regular file`, { tensor });
+      throw new OnnxError(`External data file '${location}' of tensor '${tensor}' resolves outside the model's folder (opened '${opened}')`, { tensor });
+    }
+    const size = stat.size;
     const entry = { fd, size };
     this.files.set(location, entry);
     return entry;

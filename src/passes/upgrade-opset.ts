@@ -20,7 +20,7 @@
  * Everything else keeps its attributes: its definition did not change in a way a valid model could observe.
  * An operator removed before 13 that has no replacement here makes the pass fail with an OnnxError.
  */
-import { DataType } from '../onnx/dtype.js';
+import { DataType, dataTypeName } from '../onnx/dtype.js';
 import { OnnxError } from '../onnx/errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
@@ -76,8 +76,18 @@ function int64s(graph: Graph, base: string, values: readonly number[]) {
   return graph.addInitializer(Tensor.fromInt64(graph.uniqueName(base), [values.length], values));
 }
 
-function scalar(graph: Graph, base: string, dtype: number, value: number) {
-  return graph.addInitializer(Tensor.fromNumbers(graph.uniqueName(base), dtype, [], [value]));
+/** Element types a scalar attribute (Clip min/max, Pad value, Dropout ratio) can become an input of. */
+const NUMERIC = new Set<number>([
+  DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16, DataType.INT8, DataType.UINT8, DataType.INT16,
+  DataType.UINT16, DataType.INT32, DataType.UINT32, DataType.INT64, DataType.UINT64,
+]);
+
+function scalar(graph: Graph, node: Node, what: string, dtype: number, value: number) {
+  if (!NUMERIC.has(dtype)) {
+    const x = node.input(0);
+    throw new OnnxError(`Node ${node.label}: input '${x?.name ?? ''}' has element type ${dataTypeName(dtype)}, not a number type, so attribute '${what}' cannot become an input`, { node: node.id });
+  }
+  return graph.addInitializer(Tensor.fromNumbers(graph.uniqueName(base(node, what)), dtype, [], [value]));
 }
 
 function base(node: Node, what: string): string {
@@ -88,6 +98,8 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
   if (REMOVED.has(node.opType)) {
     throw new OnnxError(`Node ${node.label}: operator ${node.opType} was removed before opset 13 and cannot be upgraded`, { node: node.id });
   }
+  // Every operator rewritten here reads input 0 (a hostile file may leave it out).
+  if (!node.input(0)) throw new OnnxError(`Node ${node.label}: input 0 of ${node.opType} is missing`, { node: node.id });
   switch (node.opType) {
     case 'Softmax': case 'LogSoftmax': case 'Hardmax': {
       const x = node.input(0)!;
@@ -142,7 +154,7 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
       node.removeAttr('value');
       node.setInput(1, int64s(graph, base(node, 'pads'), pads));
       const mode = node.getString('mode', 'constant');
-      if (mode === 'constant' && value !== 0) node.setInput(2, scalar(graph, base(node, 'value'), node.input(0)!.elemType ?? DataType.FLOAT, value));
+      if (mode === 'constant' && value !== 0) node.setInput(2, scalar(graph, node, 'value', node.input(0)!.elemType ?? DataType.FLOAT, value));
       return `${node.label}: pads/value attributes -> inputs`;
     }
     case 'Clip': {
@@ -151,10 +163,10 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
       const max = node.hasAttr('max') ? node.getFloat('max') : undefined;
       node.removeAttr('min');
       node.removeAttr('max');
-      if (min !== undefined) node.setInput(1, scalar(graph, base(node, 'min'), dtype, min));
+      if (min !== undefined) node.setInput(1, scalar(graph, node, 'min', dtype, min));
       if (max !== undefined) {
         if (min === undefined) node.setInput(1, null);
-        node.setInput(2, scalar(graph, base(node, 'max'), dtype, max));
+        node.setInput(2, scalar(graph, node, 'max', dtype, max));
       }
       return `${node.label}: min/max attributes -> inputs`;
     }
@@ -162,7 +174,7 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
       const ratio = node.getFloat('ratio', 0.5);
       node.removeAttr('ratio');
       node.removeAttr('is_test');
-      if (ratio !== 0.5) node.setInput(1, scalar(graph, base(node, 'ratio'), node.input(0)!.elemType ?? DataType.FLOAT, ratio));
+      if (ratio !== 0.5) node.setInput(1, scalar(graph, node, 'ratio', node.input(0)!.elemType ?? DataType.FLOAT, ratio));
       return `${node.label}: ratio attribute -> input`;
     }
     case 'TopK': {

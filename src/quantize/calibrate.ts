@@ -30,6 +30,8 @@ export interface CalibrateOptions {
   progress?: false | ProgressOptions;
   /** Called with each warning (they are also returned). */
   onWarning?: (message: string) => void;
+  /** Aborts between samples: calibrate() then rejects with OctetError ERR_OCTET_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface TensorRange extends CalibrationRange {
@@ -176,8 +178,15 @@ export async function calibrate(
   let index = 0;
   let samples = 0;
   let skipped = 0;
+  const checkAborted = (): void => {
+    if (options.signal?.aborted) {
+      throw new OctetError('ERR_OCTET_ABORTED', `calibration was aborted after ${index}${total > 0 ? ` of ${total}` : ''} samples`, { cause: options.signal.reason });
+    }
+  };
   try {
+    checkAborted();
     for await (const raw of data as AsyncIterable<CalibrationSample>) {
+      checkAborted();
       if (options.maxSamples !== undefined && index >= options.maxSamples) break;
       const sample = checkSample(model, raw, index);
       const bad = Object.keys(sample).find((k) => hasNonFinite(sample[k]));
@@ -189,6 +198,7 @@ export async function calibrate(
         continue;
       }
       const outputs = fromRun.length > 0 ? await exec.run(sample, fromRun) : {};
+      checkAborted();
       for (const t of tensors) {
         const value = inputNames.has(t) ? sample[t] : outputs[t];
         if (!value) throw calibrationError(`The executor returned no output '${t}'`);

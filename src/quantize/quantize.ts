@@ -96,6 +96,8 @@ export interface QuantizeOptions {
   maxFp32Fraction?: number;
   /** Mixed precision: every k-th calibration sample (k−1, 2k−1, ...) is held out to verify on (default 4; at least one). */
   holdOutEvery?: number;
+  /** Aborts calibration between samples: quantize() then rejects with OctetError ERR_OCTET_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface QuantizeReport {
@@ -146,6 +148,7 @@ const OPTION_KEYS = [
   'targetSqnr',
   'maxFp32Fraction',
   'holdOutEvery',
+  'signal',
 ] as const;
 
 /** Calibration samples mixed precision keeps to rank nodes on (the held-out ones only verify). */
@@ -219,6 +222,7 @@ function validate(options: unknown): QuantizeOptions {
   if (mixed && (o.dynamic || o.weightOnly)) {
     throw invalidParameterError(`options.${mixed}`, `undefined in ${o.dynamic ? 'dynamic' : 'weight-only'} mode (mixed precision searches static quantization)`, o[mixed], true);
   }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw invalidParameterError('options.signal', 'AbortSignal', o.signal);
   const cal = o.calibration as unknown;
   if (cal !== undefined && typeof cal !== 'string') {
     const iterable = typeof cal === 'object' && cal !== null && (Symbol.asyncIterator in cal || Symbol.iterator in cal);
@@ -370,6 +374,7 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       maxSamples: mixed ? undefined : o.maxSamples,
       progress: o.progress,
       onWarning: warn,
+      signal: o.signal,
     });
     for (const t of toCalibrate) {
       const r = result.ranges.get(t)!;

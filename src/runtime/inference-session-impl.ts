@@ -3,6 +3,7 @@
  * set of input sizes (cached), run in one native call per run().
  */
 import { readFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import path from 'node:path';
 
 import { checkInt8Backend, defaultBackend } from '../backends.js';
@@ -91,7 +92,7 @@ function foldableOnceFrozen(model: Model, node: import('../ir/node.js').Node): b
 }
 
 const ONNX_TYPE_NAMES: Record<number, TensorType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool' };
-const SESSION_KEYS = ['threads', 'backend', 'freeDimensions'] as const;
+const SESSION_KEYS = ['threads', 'backend', 'freeDimensions', 'memoryLimit'] as const;
 /** Plans kept per session for distinct input sizes. */
 const MAX_PLANS = 4;
 
@@ -102,10 +103,11 @@ interface Prepared {
   int8Nodes: number;
 }
 
-type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend'>> & { freeDimensions: Record<string, number> };
+type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend' | 'memoryLimit'>> & { freeDimensions: Record<string, number> };
 
 function validateOptions(options: unknown): ValidOptions {
-  if (options === undefined) return { threads: 1, backend: 'auto', freeDimensions: {} };
+  const memoryLimit = Math.floor(totalmem() / 2);
+  if (options === undefined) return { threads: 1, backend: 'auto', freeDimensions: {}, memoryLimit };
   if (!isPlainObject(options)) throw invalidParameterError('options', 'object', options);
   expectKnownKeys('options', options, SESSION_KEYS);
   const threads = expectInteger('options.threads', options.threads ?? 1, 1, 1024);
@@ -113,7 +115,9 @@ function validateOptions(options: unknown): ValidOptions {
   const free = options.freeDimensions ?? {};
   if (!isPlainObject(free)) throw invalidParameterError('options.freeDimensions', 'object of dim name → size', free);
   for (const [k, v] of Object.entries(free)) expectInteger(`options.freeDimensions.${k}`, v, 1, 2 ** 31);
-  return { threads, backend, freeDimensions: free as Record<string, number> };
+  const limit = options.memoryLimit ?? memoryLimit;
+  if (limit !== Infinity) expectInteger('options.memoryLimit', limit, 1, Number.MAX_SAFE_INTEGER);
+  return { threads, backend, freeDimensions: free as Record<string, number>, memoryLimit: limit as number };
 }
 
 export class InferenceSessionImpl implements InferenceSessionInterface {
@@ -160,25 +164,31 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       throw invalidParameterError('pathOrBytes', 'path string or Uint8Array', pathOrBytes);
     }
     const opts = validateOptions(options);
-    let bytes: Uint8Array;
-    try {
-      bytes = typeof pathOrBytes === 'string' ? new Uint8Array(await readFile(pathOrBytes)) : pathOrBytes;
-    } catch (err) {
-      // The same message as loadModel's: a missing or unreadable file is the caller's to fix.
-      throw new OnnxError(`Cannot read model file '${pathOrBytes as string}': ${(err as Error).message}`, { cause: err });
+    if (pathOrBytes === '') throw invalidParameterError('pathOrBytes', 'non-empty path string or Uint8Array', pathOrBytes, true);
+    let bytes = pathOrBytes as Uint8Array;
+    if (typeof pathOrBytes === 'string') {
+      try {
+        bytes = new Uint8Array(await readFile(pathOrBytes));
+      } catch (err) {
+        throw new OnnxError(`Cannot read model file '${pathOrBytes}': ${(err as Error).message}`, { cause: err });
+      }
     }
     const baseDir = typeof pathOrBytes === 'string' ? path.dirname(path.resolve(pathOrBytes)) : undefined;
     const model = loadModel(bytes, { baseDir });
+    // Input types first: the passes assume tensor inputs (a hostile file may declare none, or a sequence).
+    for (const v of model.graph.inputs) {
+      if (v.initializer) continue;
+      const t = v.elemType;
+      if (t === undefined || !(t in ONNX_TYPE_NAMES)) {
+        const what = t === undefined ? 'no tensor type' : `element type onnx:${t}`;
+        throw new OnnxError(`input '${v.name}' has ${what}, which the runtime does not support`, { tensor: v.name });
+      }
+    }
     canonicalize(model);
     const frozen = new Set(model.graph.inputs.filter((v) => !v.initializer && (isControlInput(v) || isParameterInput(v))).map((v) => v.name));
     const bad = unsupportedNodes(model.graph, frozen).filter((n) => !foldableOnceFrozen(model, n));
     if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad, frozen), { node: bad[0].id });
     const session = new InferenceSessionImpl(bytes, baseDir, model, opts);
-    for (const m of session.inputMetadata) {
-      if (!['float32', 'int8', 'uint8', 'int32', 'int64', 'bool'].includes(m.type)) {
-        throw new OnnxError(`input '${m.name}' has element type ${m.type}, which the runtime does not support`, { tensor: m.name });
-      }
-    }
     const fixed = session.inputMetadata.map((m) => m.shape.map((d) => (typeof d === 'number' ? d : opts.freeDimensions[d])));
     if (session.#controlInputs.size === 0 && fixed.every((s) => s.every((d) => d !== undefined))) session.#prepare(fixed as number[][]);
     return session;
@@ -209,7 +219,18 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     });
     canonicalize(model, { inputShapes, ...(Object.keys(control).length > 0 ? { freezeInputs: control } : {}) });
     const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#int8Backend });
-    const plan = createPlan(lowered.plan);
+    const limit = this.#options.memoryLimit;
+    let plan: PreparedPlan;
+    try {
+      plan = createPlan(limit === Infinity ? lowered.plan : { ...lowered.plan, memoryLimit: limit });
+    } catch (err) {
+      // The plan comes from the model, not from the caller: its argument checks failing means the model has
+      // sizes or attributes the runtime cannot take (a NaN dim computed from a hostile attribute, ...).
+      if (err instanceof TypeError || err instanceof RangeError) {
+        throw new OnnxError(`The model cannot run with these input sizes: its lowered plan is invalid: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
     const prepared: Prepared = {
       plan,
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),

@@ -24,6 +24,13 @@ export interface SessionOptions {
    * the first run's inputs; a run with other sizes prepares (and caches) another plan.
    */
   freeDimensions?: Record<string, number>;
+  /**
+   * Most bytes of activation memory one prepared plan (one set of input sizes) may allocate. A model that needs
+   * more fails with OctetError `ERR_OCTET_MEMORY_LIMIT` before anything is allocated: at create() when its input
+   * sizes are fixed, else at the run() that brings the sizes. Default: half of the machine's memory
+   * (`os.totalmem() / 2`); `Infinity` for no limit. Weights are not counted: they are bounded by the model file.
+   */
+  memoryLimit?: number;
 }
 
 export interface RunOptions {

@@ -51,6 +51,11 @@ export interface Plan {
   outputs: number[];
   /** Threads for XNNPACK's pthreadpool and oneDNN's OpenMP. Default 1. */
   threads?: number;
+  /**
+   * Most bytes of activation memory (the arena, after buffer reuse) the plan may allocate; more throws
+   * ERR_OCTET_MEMORY_LIMIT before anything is allocated. Default: no limit below the executor's 2^44 bytes.
+   */
+  memoryLimit?: number;
 }
 
 export type PlanTypedArray = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
@@ -103,7 +108,7 @@ function valueLabel(plan: Plan, id: number): string {
 /** Structural checks; throws TypeError/RangeError naming the value or node. */
 export function validatePlan(plan: unknown): asserts plan is Plan {
   expectObject('plan', plan);
-  expectKnownKeys('plan', plan, ['values', 'nodes', 'inputs', 'outputs', 'threads']);
+  expectKnownKeys('plan', plan, ['values', 'nodes', 'inputs', 'outputs', 'threads', 'memoryLimit']);
   if (!Array.isArray(plan.values)) throw invalidParameterError('plan.values', 'array', plan.values);
   if (!Array.isArray(plan.nodes)) throw invalidParameterError('plan.nodes', 'array', plan.nodes);
   const values = plan.values as unknown[];
@@ -188,6 +193,7 @@ export function validatePlan(plan: unknown): asserts plan is Plan {
     }
   }
   if (plan.threads !== undefined) expectInteger('plan.threads', plan.threads, 1, 1024);
+  if (plan.memoryLimit !== undefined) expectInteger('plan.memoryLimit', plan.memoryLimit, 0, Number.MAX_SAFE_INTEGER);
 }
 
 /** Per-node timing of one profiled run. */

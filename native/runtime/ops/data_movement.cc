@@ -156,7 +156,8 @@ std::unique_ptr<Op> CreateSlice(OpContext& ctx) {
       out[a] = st > en ? (st - en - s - 1) / (-s) : 0;
     }
     begin[a] = st;
-    step[a] = s;
+    // A step only matters when it is taken: with at most one element out, stride * step must not overflow.
+    step[a] = out[a] > 1 ? s : 1;
   }
   ctx.ExpectShape(y, out, "output");
   const auto in_strides = ContiguousStrides(x.shape);

@@ -217,7 +217,10 @@ std::unique_ptr<Op> CreateMatMulInteger(OpContext& ctx) {
           const int32_t av = load(A, au8, ia * m * k + r * k + kk) - za;
           if (av == 0) continue;
           const int32_t* brow = bcol.data() + kk * n;
-          for (int64_t c = 0; c < n; ++c) py[c] += av * brow[c];
+          // int32 accumulation wraps like the vendors' (signed overflow would be undefined behaviour).
+          for (int64_t c = 0; c < n; ++c) {
+            py[c] = static_cast<int32_t>(static_cast<uint32_t>(py[c]) + static_cast<uint32_t>(av * brow[c]));
+          }
         }
       }
     });

@@ -34,7 +34,10 @@ int64_t NearestIndex(Nearest mode, double x, int64_t len) {
     case Nearest::kFloor: r = std::floor(x); break;
     default: r = std::ceil(x); break;
   }
-  return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), len - 1);
+  // Clamp in double first: a tiny scale maps to coordinates far outside int64 (and NaN to 0).
+  if (!(r >= 0)) return 0;
+  if (r >= static_cast<double>(len - 1)) return len - 1;
+  return static_cast<int64_t>(r);
 }
 
 struct Tap {
@@ -50,7 +53,7 @@ std::vector<Tap> Taps(bool linear, Coord coord, Nearest nearest, double scale, i
       taps[o] = {NearestIndex(nearest, x, in_len), 0, 0.0};
       continue;
     }
-    x = std::min(std::max(x, 0.0), static_cast<double>(in_len - 1));
+    x = x >= 0 ? std::min(x, static_cast<double>(in_len - 1)) : 0.0;  // NaN -> 0
     const int64_t i0 = static_cast<int64_t>(std::floor(x));
     const int64_t i1 = std::min(i0 + 1, in_len - 1);
     taps[o] = {i0, i1, x - i0};

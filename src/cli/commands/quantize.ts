@@ -4,8 +4,10 @@
  *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
  *   [--equalize] [--bias-correction] [--json]
  *   [--target-sqnr DB] [--max-fp32-fraction F] [--hold-out-every K]   (mixed precision)
- * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete.
+ * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete. Interrupted
+ * (SIGINT/SIGTERM) it stops calibrating, writes nothing and exits with 130.
  */
+import { OctetError } from '../../errors.js';
 import { serializeModel } from '../../onnx/io.js';
 import { quantize, type QuantizeOptions, type QuantizeReport } from '../../quantize/quantize.js';
 import { writeFileAtomic } from '../../write-file-atomic.js';
@@ -139,7 +141,31 @@ export const quantizeCommand: Command = {
     options.maxFp32Fraction = finiteNumber('--max-fp32-fraction', v['max-fp32-fraction']);
     options.holdOutEvery = positiveInteger('--hold-out-every', v['hold-out-every']);
     for (const k of Object.keys(options) as (keyof QuantizeOptions)[]) if (options[k] === undefined) delete options[k];
-    const { model, report } = await quantize(args.positionals[0], options);
+    // Ctrl-C (or SIGTERM) stops calibration at the next sample: nothing is written, exit code 130. A second
+    // signal exits at once; nothing has been written then either (OUT is only ever renamed into place).
+    const abort = new AbortController();
+    const onSignal = (): void => {
+      if (abort.signal.aborted) process.exit(130);
+      abort.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let result;
+    let stopped = '';
+    try {
+      result = await quantize(args.positionals[0], { ...options, signal: abort.signal });
+    } catch (err) {
+      if (!(err instanceof OctetError && err.code === 'ERR_OCTET_ABORTED')) throw err;
+      stopped = ` (${err.message})`;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (result === undefined || abort.signal.aborted) {
+      io.err(`octet quantize: interrupted${stopped}; nothing written to '${v.output}'`);
+      return 130;
+    }
+    const { model, report } = result;
     writeFileAtomic(v.output, serializeModel(model));
     if (v.json) io.out(JSON.stringify(report, null, 2));
     else summary(report, v.output, io);

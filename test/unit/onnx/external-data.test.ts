@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,19 @@ describe('external data', () => {
     expect(err.message).toBe(`External data file 'weights.bin' of tensor 'k' resolves outside the model's folder (symlink to '${outside}')`);
   });
 
+  it('refuses what is not a regular file inside the folder: a folder, a device through a symlink, a FIFO (without blocking)', () => {
+    const dir = join(root, 'nf1');
+    const path = modelWithExternal(dir, 'w.bin');
+    mkdirSync(join(dir, 'w.bin'));
+    expect(onnxError(() => loadModel(path)).message).toBe("External data location 'w.bin' of tensor 'k' is not a regular file");
+    const path2 = modelWithExternal(join(root, 'nf2'), 'zero.bin');
+    symlinkSync('/dev/zero', join(root, 'nf2', 'zero.bin'));
+    expect(onnxError(() => loadModel(path2)).message).toBe("External data file 'zero.bin' of tensor 'k' resolves outside the model's folder (symlink to '/dev/zero')");
+    const path3 = modelWithExternal(join(root, 'nf3'), 'pipe.bin');
+    execFileSync('mkfifo', [join(root, 'nf3', 'pipe.bin')]);
+    expect(onnxError(() => loadModel(path3)).message).toBe("External data location 'pipe.bin' of tensor 'k' is not a regular file");
+  });
+
   it('rejects a missing file, data past its end, a wrong length, and bytes without a folder', () => {
     const dir = join(root, 'd');
     const path = modelWithExternal(dir, 'w.bin', 4, 8);
@@ -64,7 +78,7 @@ describe('external data', () => {
   });
 
   it('reads external data inside the folder (also through a symlink that stays inside)', () => {
-    const dir = join(root, 'f');
+    const dir = join(root, 'nf1');
     const path = modelWithExternal(dir, 'sub/w.bin', 4, 8);
     mkdirSync(join(dir, 'sub'));
     const data = new Uint8Array(12);

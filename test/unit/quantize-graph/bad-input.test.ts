@@ -77,6 +77,33 @@ describe('calibration data problems', () => {
     expect(x.scale).toBe(1);
     expect(report.tensors.every((t) => (Array.isArray(t.scale) ? t.scale.every((s) => s > 0) : t.scale > 0))).toBe(true);
   });
+  it('an AbortSignal stops calibration between samples: ERR_OCTET_ABORTED saying how far it got', async () => {
+    const abort = new AbortController();
+    const samples = smallSamples(6);
+    // A source that pulls the plug while the third sample is being produced.
+    const source = Object.assign(
+      (function* () {
+        for (const [i, s] of samples.entries()) {
+          if (i === 2) abort.abort();
+          yield s;
+        }
+      })(),
+      { length: samples.length },
+    );
+    const err = await quantize(smallModel(), { ...opts, calibration: source, signal: abort.signal }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'OctetError', code: 'ERR_OCTET_ABORTED', message: 'calibration was aborted after 2 of 6 samples' });
+    await expect(quantize(smallModel(), { ...opts, calibration: samples, signal: abort.signal })).rejects.toThrow('calibration was aborted after 0 of 6 samples');
+    await expect(quantize(smallModel(), { ...opts, calibration: samples, signal: 'stop' as never })).rejects.toThrow(
+      new TypeError("Expected AbortSignal for options.signal but received 'stop' of type string"),
+    );
+  });
+  it("a sample source that fails mid-way rejects with the source's own error", async () => {
+    const failing = (function* () {
+      yield smallSamples(1)[0];
+      throw new Error('camera unplugged');
+    })();
+    await expect(quantize(smallModel(), { ...opts, calibration: failing })).rejects.toThrow('camera unplugged');
+  });
   it('a sample without the model input is named', async () => {
     await expect(quantize(smallModel(), { ...opts, calibration: [{ y: { data: new Float32Array(1), dims: [1] } }] })).rejects.toThrow(
       "Calibration sample 0 has no input 'x' (the model's inputs: x)",
