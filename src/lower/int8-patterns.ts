@@ -93,16 +93,23 @@ function asCodeType(c: { t: IrTensor; q: QParams; dq: Node }, dtype: QParams['dt
   return { t, q: { ...c.q, zeroPoint, dtype }, dq: c.dq };
 }
 
-/** A scalar constant re-encoded with `target`'s scale and type (zero point mid-range), if its value fits 8 bits. */
+/**
+ * A scalar addend re-encoded in `target`'s type on the finest grid XNNPACK's add accepts: scale target·2^-k with
+ * k ≤ 10 as large as lets the value fit 8 bits (zero point mid-range). Undefined when it fits none.
+ */
 function onGrid(c: { t: IrTensor; q: QParams; dq: Node }, target: QParams): { t: IrTensor; q: QParams; dq: Node } | undefined {
   if (target.dtype === 'int32') return undefined;
   const code = c.t.dtype === 3 ? c.t.asInt8()[0] : c.t.asUint8()[0];
   const real = (code - c.q.zeroPoint[0]) * c.q.scale[0];
   const zero = target.dtype === 'uint8' ? 128 : 0;
-  const q = Math.round(real / target.scale[0]);
-  if (Math.abs(q) > 127) return undefined;
-  const t = IrTensor.fromNumbers(`${c.t.name}:grid`, target.dtype === 'uint8' ? 2 : 3, c.t.dims, [q + zero]);
-  return { t, q: { scale: Float32Array.of(target.scale[0]), zeroPoint: Int32Array.of(zero), dtype: target.dtype }, dq: c.dq };
+  for (let k = 10; k >= 0; k--) {
+    const scale = Math.fround(target.scale[0] * 2 ** -k);
+    const q = Math.round(real / scale);
+    if (Math.abs(q) > 127) continue;
+    const t = IrTensor.fromNumbers(`${c.t.name}:grid`, target.dtype === 'uint8' ? 2 : 3, c.t.dims, [q + zero]);
+    return { t, q: { scale: Float32Array.of(scale), zeroPoint: Int32Array.of(zero), dtype: target.dtype }, dq: c.dq };
+  }
+  return undefined;
 }
 
 /** Constant symmetric int8 weights behind a DequantizeLinear (per tensor, or per channel along `axis`). */
@@ -324,9 +331,9 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       if (!a || !b) continue;
       const y = qConsumers(L, node.output(0)!);
       if (!y || y.q.dtype !== a.q.dtype) continue;
-      // A scalar added is re-encoded on the output's grid (its own grid can be far finer than XNNPACK accepts).
-      if ('t' in b && op === 'Add' && b.t.size === 1) b = onGrid(b, y.q);
-      else if (b && 't' in b && b.q.dtype !== a.q.dtype) b = asCodeType(b, a.q.dtype);
+      if ('t' in b && b.q.dtype !== a.q.dtype) b = asCodeType(b, a.q.dtype) ?? b;
+      // A scalar addend whose own scale is finer than XNNPACK accepts is re-encoded on the finest grid it takes.
+      if ('t' in b && op === 'Add' && b.t.size === 1 && !elementwiseScalesFit(op, a.q.scale[0], b.q.scale[0], y.q.scale[0])) b = onGrid(b, y.q);
       if (!b || a.q.dtype !== b.q.dtype || !elementwiseScalesFit(op, a.q.scale[0], b.q.scale[0], y.q.scale[0])) continue;
       absorb(a.dq);
       absorb(b.dq);
