@@ -54,6 +54,7 @@ export {
   dequantizeAffine,
   quantizeBias,
   sqnr,
+  disagreement,
   mse,
   maxAbsError,
   type Granularity,

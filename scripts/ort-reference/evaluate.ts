@@ -1,3 +1,4 @@
+
 /**
  * Compares onnxruntime's quantizer with octet's on the real models, for docs/quantization-results.md.
  * Developer tool, run by scripts/ort-reference.sh through vite-node (needs the models onnxruntime's quantizer
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { serializeModel } from '../../src/onnx/io.js';
 import type { CalibrationSample } from '../../src/quantize/executor.js';
-import { sqnr } from '../../src/quantize/metrics.js';
+import { disagreement, sqnr } from '../../src/quantize/metrics.js';
 import { quantize } from '../../src/quantize/quantize.js';
 import { ort } from '../../test/unit/onnx/helpers/ort.js';
 import { MODELS_DIR, photoSample, vadWindows } from '../../test/unit/quantize-graph/helpers/real-data.js';
@@ -64,16 +65,6 @@ async function runOrt(model: string | Uint8Array, sample: CalibrationSample): Pr
   }
 }
 
-/** 10·log10(Σ fp32² / Σ (a − b)²): two int8 executions apart, against the fp32 signal. */
-function apart(fp32: Float32Array, a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  let n = 0;
-  for (let i = 0; i < fp32.length; i++) {
-    s += fp32[i] * fp32[i];
-    n += (a[i] - b[i]) ** 2;
-  }
-  return n === 0 ? Infinity : 10 * Math.log10(s / n);
-}
 
 const f = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '∞');
 
@@ -100,7 +91,7 @@ for (const model of ['ppocr_cls', 'blazeface_front', 'ppocr_det']) {
     const rrOrt = rr && (await runOrt(rr, s));
     for (const o of Object.keys(ref)) {
       const db = (c: Outputs | undefined): string => (c ? f(sqnr(ref[o], c[o])) : '—');
-      const agree = rrOctet && rrOrt ? f(apart(ref[o], rrOctet.out[o], rrOrt[o])) : '—';
+      const agree = rrOctet && rrOrt ? f(disagreement(ref[o], rrOctet.out[o], rrOrt[o])) : '—';
       console.log(`| ${model} | ${o} | ${photo} | ${db(cols.om)} | ${db(cols.oe)} | ${db(cols.tm)} | ${db(cols.te)} | ${db(cols.tmOrt)} | ${agree} |`);
     }
     if (rrOctet && photo === EVALUATION[0]) console.log(`  int8 kernels of the 7-bit file in octet: ${[...new Set(rrOctet.kernels.filter((k) => /qc8|qs8|qu8|int8|brg/.test(k)))].join(', ')}`);

@@ -17,4 +17,4 @@ export {
 } from './qparams.js';
 export { QuantSpec, type QuantSpecOptions } from './spec.js';
 export { dequantizeAffine, quantizeAffine, quantizeBias, type AffineOptions, type QuantizedArray, type QuantizedBias } from './affine.js';
-export { maxAbsError, mse, sqnr } from './metrics.js';
+export { disagreement, maxAbsError, mse, sqnr } from './metrics.js';

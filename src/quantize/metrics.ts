@@ -32,6 +32,23 @@ export function sqnr(ref: FloatArray, test: FloatArray): number {
   return 10 * Math.log10(signal / noise);
 }
 
+/**
+ * How far two approximations of `ref` are apart, in dB against ref's signal: 10·log10(Σ ref² / Σ (a − b)²)
+ * (two int8 executions of one model against its fp32 output). Unlike sqnr(a, b) it stays meaningful when a and b
+ * are themselves near zero. +Infinity when a and b are identical.
+ */
+export function disagreement(ref: FloatArray, a: FloatArray, b: FloatArray): number {
+  check(ref, a);
+  check(ref, b);
+  let signal = 0;
+  let noise = 0;
+  for (let i = 0; i < ref.length; i++) {
+    signal += ref[i] * ref[i];
+    noise += (a[i] - b[i]) ** 2;
+  }
+  return noise === 0 ? Number.POSITIVE_INFINITY : 10 * Math.log10(signal / noise);
+}
+
 /** Mean squared error Σ (ref − test)² / n; 0 for empty arrays. */
 export function mse(ref: FloatArray, test: FloatArray): number {
   check(ref, test);

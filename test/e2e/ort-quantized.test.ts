@@ -1,3 +1,4 @@
+
 /**
  * Models quantized by onnxruntime's own Python quantizer (1.21, at its best settings: QDQ, uint8 activations, int8
  * per-channel weights; MinMax and Entropy with 2048/128 bins; dynamic with uint8 weights), committed under
@@ -21,7 +22,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { InferenceSession, Tensor } from '../../src/index.js';
 import { loadModel, serializeModel } from '../../src/onnx/io.js';
 import type { CalibrationSample } from '../../src/quantize/executor.js';
-import { sqnr } from '../../src/quantize/metrics.js';
+import { disagreement, sqnr } from '../../src/quantize/metrics.js';
 import { quantize } from '../../src/quantize/quantize.js';
 import { ort, ortInt8Exact } from '../unit/onnx/helpers/ort.js';
 import { MODELS_DIR, photoSample, vadWindows } from '../unit/quantize-graph/helpers/real-data.js';
@@ -33,7 +34,7 @@ type Outputs = Record<string, Float32Array>;
 
 interface Case {
   model: string;
-  /** Floor (dB) of octet vs onnxruntime-node on the agreement file, worst output and photo (see apart()). */
+  /** Floor (dB) of octet vs onnxruntime-node on the agreement file, worst output and photo (see disagreement()). */
   agreement: number;
   /** Floors (dB) of the worst output's SQNR vs fp32 over the two photos, per quantization. */
   quality: Record<'octet minmax' | 'octet entropy' | 'onnxruntime minmax' | 'onnxruntime entropy', number>;
@@ -91,19 +92,6 @@ async function ortRuns(model: string, samples: CalibrationSample[]): Promise<Out
   }
 }
 
-/**
- * How far two int8 executions are apart, in dB against the fp32 signal: 10·log10(Σ fp32² / Σ (a − b)²). Stays
- * meaningful where an int8 output is itself near zero.
- */
-function apart(fp32: Float32Array, a: Float32Array, b: Float32Array): number {
-  let signal = 0;
-  let noise = 0;
-  for (let i = 0; i < fp32.length; i++) {
-    signal += fp32[i] * fp32[i];
-    noise += (a[i] - b[i]) ** 2;
-  }
-  return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
-}
 
 const fixture = (name: string): string => join(FIXTURES, `${name}.onnx`);
 const db = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '∞');
@@ -132,7 +120,7 @@ describe.each(CASES)("onnxruntime's quantization of $model", (c) => {
     expect(mine.kernels.some((k) => /convert_nc_f32_qu8|quantize/.test(k))).toBe(true);
     let worst = Infinity;
     evaluation.forEach((_, i) => {
-      for (const o of Object.keys(fp32[i])) worst = Math.min(worst, apart(fp32[i][o], mine.outputs[i][o], theirs[i][o]));
+      for (const o of Object.keys(fp32[i])) worst = Math.min(worst, disagreement(fp32[i][o], mine.outputs[i][o], theirs[i][o]));
     });
     table.push(`${c.model} ${ortInt8Exact ? '8-bit' : '7-bit'} file: octet vs onnxruntime-node ${db(worst)} dB apart (worst output and photo)`);
     expect(worst).toBeGreaterThan(c.agreement);

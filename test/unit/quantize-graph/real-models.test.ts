@@ -15,7 +15,7 @@ import { describe, expect, it } from 'vitest';
 
 import { loadModel, serializeModel } from '../../../src/onnx/io.js';
 import type { CalibrationSample } from '../../../src/quantize/executor.js';
-import { sqnr } from '../../../src/quantize/metrics.js';
+import { disagreement, sqnr } from '../../../src/quantize/metrics.js';
 import { quantize } from '../../../src/quantize/quantize.js';
 import { ortInt8Exact } from '../onnx/helpers/ort.js';
 import { createOnnxruntimeExecutor, runModel, runOctet } from './helpers/ort-executor.js';
@@ -35,19 +35,6 @@ const AGREEMENT: Record<string, number> = { ppocr_cls: 40, blazeface_front: 15, 
 
 const results: string[] = [];
 
-/**
- * How far two int8 executions are apart, in dB against the fp32 signal: 10·log10(Σ fp32² / Σ (a − b)²). Unlike
- * sqnr(a, b) it stays meaningful when the int8 output itself is near zero (det on a photo without text).
- */
-function disagreement(fp32: Float32Array, a: Float32Array, b: Float32Array): number {
-  let signal = 0;
-  let noise = 0;
-  for (let i = 0; i < fp32.length; i++) {
-    signal += fp32[i] * fp32[i];
-    noise += (a[i] - b[i]) ** 2;
-  }
-  return noise === 0 ? Infinity : 10 * Math.log10(signal / noise);
-}
 
 describe('static QDQ on the real vision models', () => {
   for (const name of Object.keys(FLOORS)) {
