@@ -23,7 +23,7 @@ import type { CalibrationSample } from '../../src/quantize/executor.js';
 import { disagreement, sqnr } from '../../src/quantize/metrics.js';
 import { quantize } from '../../src/quantize/quantize.js';
 import { ort } from '../../test/unit/onnx/helpers/ort.js';
-import { MODELS_DIR, photoSample, vadWindows } from '../../test/unit/quantize-graph/helpers/real-data.js';
+import { compareVads, MODELS_DIR, photoSample, type VadStep } from '../../test/unit/quantize-graph/helpers/real-data.js';
 
 const CALIBRATION = ['astronaut.png', 'chelsea.png', 'coffee.png'];
 const EVALUATION = ['page.png', 'motorcycle_left.png'];
@@ -121,23 +121,11 @@ if (wanted('silero_vad_op18_ifless') && existsSync(join(ortDir, 'silero_vad_op18
     ["onnxruntime's dynamic on onnxruntime-node", runOrt, theirs],
   ];
   for (const [label, run, file] of runs) {
-    let agree = 0;
-    let total = 0;
-    let worst = Infinity;
-    for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
-      let s1: Float32Array = new Float32Array(256);
-      let s2: Float32Array = new Float32Array(256);
-      for (const w of vadWindows(wav, 60)) {
-        const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
-        const a = (await runOctet(original, { ...base, state: { data: s1, dims: [2, 1, 128] } })).out;
-        const b = await run(file, { ...base, state: { data: s2, dims: [2, 1, 128] } });
-        s1 = a.stateN;
-        s2 = b.stateN;
-        if (a.output[0] > 0.5 === b.output[0] > 0.5) agree++;
-        total++;
-        worst = Math.min(worst, sqnr(s1, s2));
-      }
-    }
+    const asStep = (m: string | Uint8Array, r: (m: string | Uint8Array, s: CalibrationSample) => Promise<Outputs>): VadStep => async (sample) => {
+      const o = await r(m, sample);
+      return { output: o.output, stateN: o.stateN };
+    };
+    const { agree, total, worstState: worst } = await compareVads(asStep(original, async (m, s) => (await runOctet(m, s)).out), asStep(file, run));
     console.log(`| silero_vad_op18_ifless | ${label} | ${agree}/${total} decisions agree with fp32 | worst state SQNR ${f(worst)} |`);
   }
 }

@@ -14,12 +14,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { loadModel, serializeModel } from '../../../src/onnx/io.js';
-import type { CalibrationSample } from '../../../src/quantize/executor.js';
 import { disagreement, sqnr } from '../../../src/quantize/metrics.js';
 import { quantize } from '../../../src/quantize/quantize.js';
 import { ortInt8Exact } from '../onnx/helpers/ort.js';
 import { createOnnxruntimeExecutor, runModel, runOctet } from './helpers/ort-executor.js';
-import { MODELS_DIR, photoSample, vadWindows } from './helpers/real-data.js';
+import { compareVads, MODELS_DIR, photoSample, type VadStep } from './helpers/real-data.js';
 
 const CALIBRATION = ['astronaut.png', 'chelsea.png', 'coffee.png'];
 const EVALUATION = ['page.png', 'motorcycle_left.png'];
@@ -92,25 +91,11 @@ describe('dynamic quantization of the Silero VAD (op18, LSTM spelled out as Gemm
     expect(report.counts.byOpType.DynamicQuantizeLinear).toBeGreaterThanOrEqual(1);
     expect(report.notes).toContain('Conv: 6 nodes left in fp32 (dynamic mode quantizes MatMul and Gemm)');
     const out = serializeModel(model);
-    let agree = 0;
-    let total = 0;
-    let worst = Infinity;
-    for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
-      let s1: Float32Array = new Float32Array(256);
-      let s2: Float32Array = new Float32Array(256);
-      for (const w of vadWindows(wav, 60)) {
-        const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
-        const a = await runModel(bytes, { ...base, state: { data: s1, dims: [2, 1, 128] } });
-        const b = await runModel(out, { ...base, state: { data: s2, dims: [2, 1, 128] } });
-        s1 = a.stateN.data as Float32Array;
-        s2 = b.stateN.data as Float32Array;
-        const p = (a.output.data as Float32Array)[0];
-        const q = (b.output.data as Float32Array)[0];
-        if (p > 0.5 === q > 0.5) agree++;
-        total++;
-        worst = Math.min(worst, sqnr(s1, s2));
-      }
-    }
+    const step = (bytesOf: Uint8Array): VadStep => async (sample) => {
+      const r = await runModel(bytesOf, sample);
+      return { output: r.output.data as Float32Array, stateN: r.stateN.data as Float32Array };
+    };
+    const { agree, total, worstState: worst } = await compareVads(step(bytes), step(out));
     results.push(`silero_vad_op18_ifless dynamic: ${agree}/${total} frame decisions agree, worst state SQNR ${worst.toFixed(1)} dB`);
     console.log(results[results.length - 1]);
     expect(agree / total).toBeGreaterThanOrEqual(0.95);

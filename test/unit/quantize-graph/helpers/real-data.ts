@@ -6,6 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { CalibrationSample } from '../../../../src/quantize/executor.js';
+import { sqnr } from '../../../../src/quantize/metrics.js';
 import { photoTensor, readWav, toNhwc } from '../../onnx/helpers/images.js';
 import { IMAGES_DIR, MODELS_DIR } from '../../onnx/helpers/onnx.js';
 
@@ -42,4 +43,32 @@ export function vadWindows(file: string, maxWindows = Infinity): Float32Array[] 
     out.push(w);
   }
   return out;
+}
+
+/** One VAD step: a 512-sample window and the carried state in, the speech probability and the next state out. */
+export type VadStep = (sample: CalibrationSample) => Promise<{ output: Float32Array; stateN: Float32Array }>;
+
+/**
+ * Runs two Silero VADs side by side over 60 windows of each of the fixture WAVs Front_Center, Noise and
+ * Rear_Center, each carrying its own state: how many frame decisions (p > 0.5) agree, and the worst SQNR of the
+ * carried state (the first as reference).
+ */
+export async function compareVads(a: VadStep, b: VadStep): Promise<{ agree: number; total: number; worstState: number }> {
+  let agree = 0;
+  let total = 0;
+  let worstState = Infinity;
+  for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
+    let s1: Float32Array = new Float32Array(256);
+    let s2: Float32Array = new Float32Array(256);
+    for (const w of vadWindows(wav, 60)) {
+      const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
+      const x = await a({ ...base, state: { data: s1, dims: [2, 1, 128] } });
+      const y = await b({ ...base, state: { data: s2, dims: [2, 1, 128] } });
+      [s1, s2] = [x.stateN, y.stateN];
+      if (x.output[0] > 0.5 === y.output[0] > 0.5) agree++;
+      total++;
+      worstState = Math.min(worstState, sqnr(s1, s2));
+    }
+  }
+  return { agree, total, worstState };
 }
