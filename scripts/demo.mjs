@@ -6,33 +6,18 @@
 // Prints the backends, sizes, output SQNR, the task result (orientation decisions on each photo and its 180°
 // rotation, fp32 vs int8) and the speed of fp32 and int8 on octet and on onnxruntime-node (same run, interleaved).
 // Run after `npm run build` and `bash scripts/fetch-test-material.sh`.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import sharp from 'sharp';
-
-import { analyzeSensitivity, backends, InferenceSession, quantize, serializeModel, sqnr, Tensor, writeReport } from '../dist/index.js';
-
-const root = join(import.meta.dirname, '..');
-const modelPath = join(root, 'test/.fixtures/models/ppocr_cls.onnx');
-const imageDir = join(root, 'test/.fixtures/images');
-if (!existsSync(modelPath)) {
-  console.error(`${modelPath} is missing: run bash scripts/fetch-test-material.sh first`);
-  process.exit(1);
-}
-const [H, W] = [48, 192];
+import { analyzeSensitivity, backends, InferenceSession, serializeModel, sqnr, Tensor, writeReport } from '../dist/index.js';
+import { H, W, image, imageDir, modelPath, photo, photoFiles, quantizeCls, root } from './cls-fixture.mjs';
 
 console.log('octet backends on this machine:');
 for (const b of backends()) console.log(b.available ? `  ${b.name.padEnd(8)} ${b.version}  isa=${b.isa}` : `  ${b.name.padEnd(8)} unavailable: ${b.error}`);
 
 // 1. Quantize: static QDQ, per-channel int8 weights, activations calibrated on the photos.
 let t0 = performance.now();
-const { model, report } = await quantize(modelPath, {
-  calibration: imageDir,
-  image: { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 },
-  inputShapes: { x: [1, 3, H, W] },
-  progress: false,
-});
+const { model, report } = await quantizeCls();
 const int8Bytes = serializeModel(model);
 const quantizeMs = performance.now() - t0;
 const fp32Bytes = readFileSync(modelPath);
@@ -40,12 +25,6 @@ console.log(`\nquantized ${modelPath.split('/').pop()} in ${(quantizeMs / 1000).
   `${(fp32Bytes.length / 1024).toFixed(0)} KiB fp32 -> ${(int8Bytes.length / 1024).toFixed(0)} KiB int8`);
 
 // 2. Accuracy on every photo and its 180° rotation (rotations were never seen in calibration).
-async function photo(file) {
-  const { data } = await sharp(join(imageDir, file)).resize(W, H, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const x = new Float32Array(3 * H * W);
-  for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) x[c * H * W + i] = (data[i * 3 + c] / 255 - 0.5) / 0.5;
-  return x;
-}
 const rotate180 = (x) => {
   const y = new Float32Array(x.length);
   for (let c = 0; c < 3; c++) for (let i = 0; i < H * W; i++) y[c * H * W + i] = x[c * H * W + (H * W - 1 - i)];
@@ -60,7 +39,7 @@ async function accuracy(session) {
   const got = [];
   let agree = 0;
   let total = 0;
-  for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f)).sort()) {
+  for (const file of photoFiles()) {
     for (const x of [await photo(file), rotate180(await photo(file))]) {
       const a = (await fp32.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
       const b = (await session.run({ x: new Tensor('float32', x, [1, 3, H, W]) }))[out].data;
@@ -76,7 +55,6 @@ console.log(`accuracy, int8: ${await accuracy(int8)}`);
 
 // 2b. Which layers hurt (per-layer SQNR, HTML report), and mixed precision: the nodes that hurt the output most
 // stay fp32 until the worst output reaches 25 dB on held-out photos.
-const image = { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 };
 t0 = performance.now();
 const analysis = await analyzeSensitivity(modelPath, int8Bytes, { samples: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false, labels: { int8: 'ppocr_cls int8 (quantized above)' } });
 mkdirSync(join(root, '.cache'), { recursive: true });
@@ -85,7 +63,7 @@ writeReport(analysis, reportPath);
 console.log(`\nsensitivity (${((performance.now() - t0) / 1000).toFixed(1)} s, ${analysis.layers.length} int8 nodes, report ${reportPath}): worst isolated ` +
   analysis.layers.slice(0, 3).map((l) => `${l.node} (${l.opType}) ${l.isolated.sqnr.toFixed(1)} dB`).join(', '));
 t0 = performance.now();
-const mixed = await quantize(modelPath, { calibration: imageDir, image, inputShapes: { x: [1, 3, H, W] }, progress: false, targetSqnr: 25 });
+const mixed = await quantizeCls({ targetSqnr: 25 });
 const mp = mixed.report.mixedPrecision;
 console.log(`mixed precision, target 25 dB (${((performance.now() - t0) / 1000).toFixed(1)} s): ${mp.fp32Nodes.length} nodes kept fp32, ` +
   `${(mp.fp32MacFraction * 100).toFixed(1)} % of the MACs; worst held-out output ${mp.before.toFixed(1)} -> ${mp.after.toFixed(1)} dB (${mp.met ? 'met' : 'not met'})`);

@@ -8,15 +8,13 @@
 //   node scripts/soak.mjs [--runs 10000] [--sessions 1000] [--warmup-runs 500] [--warmup-sessions 100]
 //                         [--max-growth 0.05] [--report FILE]
 // Needs `npm run build` and `bash scripts/fetch-test-material.sh`. `npm run soak` runs the full size.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import sharp from 'sharp';
-
-import { InferenceSession, quantize, serializeModel, Tensor } from '../dist/index.js';
+import { InferenceSession, serializeModel, Tensor } from '../dist/index.js';
+import { H, W, photo, photoFiles, quantizeCls } from './cls-fixture.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,34 +42,16 @@ function rss() {
   return process.memoryUsage().rss;
 }
 
-const root = join(import.meta.dirname, '..');
-const modelPath = join(root, 'test/.fixtures/models/ppocr_cls.onnx');
-const imageDir = join(root, 'test/.fixtures/images');
-if (!existsSync(modelPath)) {
-  console.error(`${modelPath} is missing: run bash scripts/fetch-test-material.sh first`);
-  process.exit(1);
-}
-const [H, W] = [48, 192];
 const log = (line) => process.stderr.write(`${line}\n`);
 
 // The int8 model: static QDQ, per-channel int8 weights, activations calibrated on the photos.
 let t0 = performance.now();
-const { model } = await quantize(modelPath, {
-  calibration: imageDir,
-  image: { width: W, height: H, layout: 'nchw', mean: 0.5, std: 0.5 },
-  inputShapes: { x: [1, 3, H, W] },
-  progress: false,
-});
+const { model } = await quantizeCls();
 const int8 = serializeModel(model);
 log(`quantized ppocr_cls in ${((performance.now() - t0) / 1000).toFixed(1)} s (${(int8.length / 1024).toFixed(0)} KiB int8)`);
 
 const photos = [];
-for (const file of readdirSync(imageDir).filter((f) => /\.(png|jpe?g)$/.test(f)).sort()) {
-  const { data } = await sharp(join(imageDir, file)).resize(W, H, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const x = new Float32Array(3 * H * W);
-  for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) x[c * H * W + i] = (data[i * 3 + c] / 255 - 0.5) / 0.5;
-  photos.push(x);
-}
+for (const file of photoFiles()) photos.push(await photo(file));
 const feed = (k) => ({ x: new Tensor('float32', photos[k % photos.length], [1, 3, H, W]) });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
