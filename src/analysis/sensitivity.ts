@@ -301,12 +301,8 @@ export function prepareModels(
   const info = detectQuantized(int8);
   if (!info) throw analysisError('The int8 model holds no quantization ops (QuantizeLinear, DequantizeLinear, QLinearConv, ...)');
   if (detectQuantized(fp32)) throw analysisError(`The fp32 model is already quantized (${detectQuantized(fp32)!.description})`);
-  canonicalize(int8);
-  if (info.format === 'qoperator') {
-    expandQOperator(int8.graph);
-    canonicalize(int8);
-  }
-  // The fp32 model takes the int8 model's static input shapes unless told otherwise.
+  // The fp32 model takes the int8 model's static input shapes unless told otherwise; given shapes apply to both,
+  // so that shape arithmetic folds the same way in the two (an int8 model with a free batch keeps its Shape nodes).
   let inputShapes = options.inputShapes as Record<string, (number | string | null)[]> | undefined;
   if (inputShapes === undefined) {
     const fixed: Record<string, number[]> = {};
@@ -316,6 +312,13 @@ export function prepareModels(
       if (s && s.every((d) => typeof d === 'number') && fpInputs.has(v.name)) fixed[v.name] = s as number[];
     }
     if (Object.keys(fixed).length > 0) inputShapes = fixed;
+  }
+  const int8Names = new Set(feedInputs(int8).map((v) => v.name));
+  const int8Shapes = inputShapes && Object.fromEntries(Object.entries(inputShapes).filter(([n]) => int8Names.has(n)));
+  canonicalize(int8, { inputShapes: int8Shapes });
+  if (info.format === 'qoperator') {
+    expandQOperator(int8.graph);
+    canonicalize(int8, { inputShapes: int8Shapes });
   }
   canonicalize(fp32, { inputShapes, freezeInputs: options.freezeInputs });
   return { fp32, int8 };

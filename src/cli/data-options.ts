@@ -17,7 +17,7 @@ export const DATA_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
 
 export const DATA_HELP: readonly string[] = [
   '  --max-samples N             use at most N samples',
-  "  --shape NAME=D,D,...        fix an input's shape (images are resized to its height and width)",
+  "  --shape NAME=D,D,...        fix an input's shape (images are resized to its height and width); a name (N) keeps a dim free",
   '  --mean M[,M,M] --std S[,S,S] image normalisation after scaling pixels to [0, 1] (default 0 and 1)',
 ];
 
@@ -37,16 +37,20 @@ export function finiteNumber(flag: string, v: unknown): number | undefined {
   return n;
 }
 
-/** --shape NAME=D,D,... (repeatable) as inputShapes, or undefined. */
-export function inputShapes(values: CommandArgs['values']): Record<string, number[]> | undefined {
+/**
+ * --shape NAME=D,D,... (repeatable) as inputShapes, or undefined. A dim written as a name (N, batch) or ? stays free
+ * in the quantized model (? keeps the model's own name for it): `x=N,3,48,192` fixes the image size and keeps the batch size open.
+ */
+export function inputShapes(values: CommandArgs['values']): Record<string, (number | string | null)[]> | undefined {
   const shapes = (Array.isArray(values.shape) ? values.shape : []) as string[];
   if (shapes.length === 0) return undefined;
-  const out: Record<string, number[]> = {};
+  const out: Record<string, (number | string | null)[]> = {};
   for (const item of shapes) {
     const i = item.lastIndexOf('=');
-    const dims = item.slice(i + 1).split(',').map(Number);
-    if (i <= 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) throw new UsageError(`--shape expects NAME=D,D,..., got '${item}'`);
-    out[item.slice(0, i)] = dims;
+    const dims = item.slice(i + 1).split(',').map((d) => (/^[0-9]+$/.test(d) ? Number(d) : d));
+    const bad = (d: number | string): boolean => (typeof d === 'number' ? d < 1 : !/^([A-Za-z_][A-Za-z0-9_.]*|\?)$/.test(d));
+    if (i <= 0 || dims.some(bad)) throw new UsageError(`--shape expects NAME=D,D,... (each D a positive integer, or a name such as N for a free dim), got '${item}'`);
+    out[item.slice(0, i)] = dims.map((d) => (d === '?' ? null : d));
   }
   return out;
 }

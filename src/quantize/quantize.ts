@@ -15,6 +15,7 @@ import type { ProgressOptions } from '../calibration/progress.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import { Model } from '../ir/model.js';
 import { inferShapes } from '../ir/shape-inference.js';
+import { tensorType, type Dim } from '../ir/value.js';
 import type { Tensor } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
@@ -309,7 +310,9 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     return finish({ mode: 'none', format: already.format, tensors: [], skipped: [], notes: [`The model is already quantized (${already.description}); left unchanged`] }, 0);
   }
 
+  const declared = new Map(m.graph.inputs.map((v) => [v.name, v.shape]));
   canonicalize(m, { freezeInputs: o.freezeInputs, inputShapes: o.inputShapes });
+  declareInputShapes(m, o.inputShapes, declared);
 
   if (mode === 'dynamic') {
     const r = quantizeDynamic(m, {
@@ -416,4 +419,19 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   if (format === 'qoperator') notes.push(...toQOperator(m));
   inferShapes(m, { strict: false });
   return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration, ...(mixedPrecision ? { mixedPrecision } : {}) }, plan.roles.length);
+}
+
+/**
+ * Writes `inputShapes` into the emitted model's input declarations. Canonicalization folds shape arithmetic with
+ * the dims it was given (a Reshape target computed from the batch size becomes a constant), so a model quantized
+ * at batch 1 only runs at batch 1: its inputs must say so, and running it at another size then fails with an
+ * error naming the input instead of a broadcast error deep inside. Dims given as names (or null) stay free.
+ */
+function declareInputShapes(m: Model, shapes: QuantizeOptions['inputShapes'], declared: Map<string, readonly Dim[] | undefined>): void {
+  for (const [name, dims] of Object.entries(shapes ?? {})) {
+    const v = m.graph.inputs.find((i) => i.name === name);
+    if (!v) continue;
+    const merged = dims.map((d, i) => (typeof d === 'number' ? d : (d ?? declared.get(name)?.[i] ?? null)));
+    v.type = tensorType(v.elemType ?? 1, merged);
+  }
 }

@@ -38,7 +38,9 @@ export async function createOctetExecutor(modelBytes: Uint8Array): Promise<Calib
       for (const name of outputNames) {
         const t = out[name];
         if (!t) throw new RangeError(`the model has no output '${name}'`);
-        result[name] = { data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>), dims: t.dims };
+        // Shape arithmetic left in a model with free dims yields int64 tensors; they travel as float32 like the rest.
+        const data = t.data instanceof Float32Array ? t.data : t.data instanceof BigInt64Array ? Float32Array.from(t.data, Number) : Float32Array.from(t.data as ArrayLike<number>);
+        result[name] = { data, dims: t.dims };
       }
       return result;
     },

@@ -79,7 +79,7 @@ export const quantizeCommand: Command = {
     'Static quantization calibrates on octet\'s own fp32 runtime.',
     '',
     'Examples:',
-    '  octet quantize model.onnx -o model.int8.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5',
+    '  octet quantize model.onnx -o model.int8.onnx --calibration photos/ --shape x=N,3,48,192 --mean 0.5 --std 0.5',
     '  octet quantize silero_vad_op18_ifless.onnx -o vad.int8.onnx --dynamic --freeze sr=16000',
     '  octet quantize model.onnx -o model.mixed.onnx --calibration photos/ --shape x=1,3,48,192 --mean 0.5 --std 0.5 --target-sqnr 25',
   ],

@@ -19,22 +19,38 @@ function capture(): CliIO & { stdout: string[]; stderr: string[] } {
 describe('octet quantize (static, calibrated on octet) then run', () => {
   it('rejects a malformed --shape', async () => {
     const io = capture();
-    expect(await main(['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', '/tmp/x.onnx', '--shape', 'x=1,3,a'], io)).toBe(1);
-    expect(io.stderr).toEqual(["octet quantize: error: --shape expects NAME=D,D,..., got 'x=1,3,a'"]);
+    expect(await main(['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', '/tmp/x.onnx', '--shape', 'x=1,3,-48'], io)).toBe(1);
+    expect(io.stderr).toEqual(["octet quantize: error: --shape expects NAME=D,D,... (each D a positive integer, or a name such as N for a free dim), got 'x=1,3,-48'"]);
   });
 
-  it('quantizes the PP-OCR classifier from a folder of photos; the file runs on int8 kernels', async () => {
+  it('quantizes the PP-OCR classifier from a folder of photos; the file runs on int8 kernels at any batch size', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'octet-q-')), 'cls.int8.onnx');
     const io = capture();
-    const code = await main(['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', out, '--calibration', IMAGES_DIR, '--shape', 'x=1,3,48,192', '--mean', '0.5', '--std', '0.5'], io);
+    const code = await main(['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', out, '--calibration', IMAGES_DIR, '--shape', 'x=N,3,48,192', '--mean', '0.5', '--std', '0.5'], io);
     expect(io.stderr.filter((l) => !l.startsWith('warning:'))).toEqual([]);
     expect(code).toBe(0);
     expect(io.stdout[0]).toMatch(/static qdq, \d+ nodes quantized/);
     const s = await InferenceSession.create(out);
-    const r = await s.run({ x: new Tensor('float32', photoTensor('page.png', 192, 48), [1, 3, 48, 192]) });
-    const p = r[s.outputNames[0]].data as Float32Array;
-    expect(p[0] + p[1]).toBeCloseTo(1, 4);
+    const photos = ['page.png', 'chelsea.png', 'coffee.png'].map((f) => photoTensor(f, 192, 48));
+    const one = [];
+    for (const p of photos) one.push(Array.from((await s.run({ x: new Tensor('float32', p, [1, 3, 48, 192]) }))[s.outputNames[0]].data as Float32Array));
+    expect(one[0][0] + one[0][1]).toBeCloseTo(1, 4);
+    // --shape x=N,... keeps the batch free: three photos in one run give the three single-photo results.
+    const batch = new Float32Array(photos.length * photos[0].length);
+    photos.forEach((p, i) => batch.set(p, i * p.length));
+    const r = await s.run({ x: new Tensor('float32', batch, [3, 3, 48, 192]) });
+    expect(r[s.outputNames[0]].dims).toEqual([3, 2]);
+    expect(Array.from(r[s.outputNames[0]].data as Float32Array)).toEqual(one.flat());
     expect(s.implementations().filter((k) => /int8|qu8|qs8|qc8|brg/.test(k)).length).toBeGreaterThan(20);
+    await s.release();
+  });
+
+  it('a fixed --shape is declared in the output, so another batch size fails naming the input', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'octet-q-')), 'cls.int8.onnx');
+    const io = capture();
+    expect(await main(['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', out, '--calibration', IMAGES_DIR, '--max-samples', '2', '--shape', 'x=1,3,48,192', '--mean', '0.5', '--std', '0.5'], io)).toBe(0);
+    const s = await InferenceSession.create(out);
+    await expect(s.run({ x: new Tensor('float32', new Float32Array(2 * 3 * 48 * 192), [2, 3, 48, 192]) })).rejects.toThrow("Expected 1 for feeds['x'].dims[0] but received 2");
     await s.release();
   });
 });
