@@ -20,6 +20,7 @@ import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
+import { SELU_ALPHA, SELU_GAMMA } from '../runtime/reference/elementwise.js';
 
 export interface LowerOptions {
   threads: number;
@@ -36,14 +37,26 @@ export interface LoweredModel {
   int8Nodes: number;
 }
 
+/** Unary math ops without attributes, lowered one-to-one (plan op of the same name). */
+const UNARY_MATH = ['Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign'];
 /** Ops that run on NHWC data when their input is 4-D. */
 const NHWC_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 /** Ops whose result does not depend on layout, so they run in whatever layout their inputs have. */
 const ELEMENTWISE = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
   'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', 'Cast',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
 ]);
-const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round']);
+const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', ...UNARY_MATH]);
+/** Unary ops with float attributes: ONNX name → plan attribute defaults (the plan op has the same name). */
+const UNARY_ATTRS: Record<string, Record<string, number>> = {
+  HardSigmoid: { alpha: 0.2, beta: 0.5 },
+  LeakyRelu: { alpha: 0.01 },
+  Elu: { alpha: 1 },
+  Selu: { alpha: SELU_ALPHA, gamma: SELU_GAMMA },
+  ThresholdedRelu: { alpha: 1 },
+  Celu: { alpha: 1 },
+};
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
 
 /** What lowering accepts, for the create()-time support check. */
@@ -61,6 +74,7 @@ const FLOAT_ONLY = new Set([
   'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Clip', 'Relu', 'Sigmoid',
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
 ]);
 /**
  * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
@@ -634,14 +648,15 @@ export class Lowering {
         return;
       }
       case 'HardSigmoid':
-        this.b.addNode(name, 'HardSigmoid', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.2), beta: node.getFloat('beta', 0.5) });
-        return;
       case 'LeakyRelu':
-        this.b.addNode(name, 'LeakyRelu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.01) });
-        return;
       case 'Elu':
-        this.b.addNode(name, 'Elu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 1) });
+      case 'Selu':
+      case 'ThresholdedRelu':
+      case 'Celu': {
+        const attrs = Object.fromEntries(Object.entries(UNARY_ATTRS[op]).map(([k, def]) => [k, node.getFloat(k, def)]));
+        this.b.addNode(name, op, [ins[0]], [this.out(y, layout)], attrs);
         return;
+      }
       case 'Cast':
         this.b.addNode(name, 'Cast', [ins[0]], [this.out(y, layout)]);
         return;

@@ -68,6 +68,9 @@ export const PLAN_OPS = [
   'MaxPool', 'Min', 'Mul', 'Neg', 'Pad', 'Pow', 'QuantizeLinear', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceSum',
   'Relu', 'Reshape', 'Resize', 'Round', 'Sigmoid', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Tanh',
   'Transpose', 'Unsqueeze',
+  // Unary math (unary.cc)
+  'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh',
+  'Softplus', 'Softsign', 'Selu', 'ThresholdedRelu', 'Celu',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

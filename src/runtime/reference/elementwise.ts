@@ -49,6 +49,10 @@ function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** Selu's ONNX defaults (the float32 values the spec gives). */
+export const SELU_ALPHA = 1.67326319217681884765625;
+export const SELU_GAMMA = 1.05070102214813232421875;
+
 export function unaryFn(op: string, attrs: Record<string, unknown>): (x: number) => number {
   const a = (name: string, def: number) => num(attrs as never, name, def);
   switch (op) {
@@ -69,6 +73,24 @@ export function unaryFn(op: string, attrs: Record<string, unknown>): (x: number)
     case 'Floor': return Math.floor;
     case 'Ceil': return Math.ceil;
     case 'Round': return roundHalfEven;
+    case 'Reciprocal': return (x) => 1 / x;
+    case 'Sign': return (x) => (x > 0 ? 1 : x < 0 ? -1 : x);
+    case 'Sin': return Math.sin;
+    case 'Cos': return Math.cos;
+    case 'Tan': return Math.tan;
+    case 'Asin': return Math.asin;
+    case 'Acos': return Math.acos;
+    case 'Atan': return Math.atan;
+    case 'Sinh': return Math.sinh;
+    case 'Cosh': return Math.cosh;
+    case 'Asinh': return Math.asinh;
+    case 'Acosh': return Math.acosh;
+    case 'Atanh': return Math.atanh;
+    case 'Softplus': return (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+    case 'Softsign': return (x) => x / (1 + Math.abs(x));
+    case 'Selu': { const al = a('alpha', SELU_ALPHA), g = a('gamma', SELU_GAMMA); return (x) => g * (x > 0 ? x : al * (Math.exp(x) - 1)); }
+    case 'ThresholdedRelu': { const al = a('alpha', 1); return (x) => (x > al ? x : 0); }
+    case 'Celu': { const al = a('alpha', 1); return (x) => Math.max(0, x) + Math.min(0, al * (Math.exp(x / al) - 1)); }
     default: throw new Error(`reference: no unary op ${op}`);
   }
 }

@@ -13,7 +13,9 @@ import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quant
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
 import type { RefOp } from './types.js';
 
-const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round'];
+const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round',
+  'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign',
+  'Selu', 'ThresholdedRelu', 'Celu'];
 
 export const REFERENCE_OPS: Record<string, RefOp> = {
   Conv: conv,
