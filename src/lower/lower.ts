@@ -13,7 +13,8 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import type { FusedActivation } from '../passes/tag-activations.js';
-import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
+import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType, type PlanTypedArray } from '../runtime/plan.js';
+import { broadcastShapes } from '../runtime/reference/tensor.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
 import { inferShapes } from '../ir/shape-inference.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
@@ -39,6 +40,10 @@ export interface LoweredModel {
 
 /** Unary math ops without attributes, lowered one-to-one (plan op of the same name). */
 const UNARY_MATH = ['Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign'];
+/** Comparisons and logic with a bool output, and Where: lowered one-to-one. */
+const COMPARE = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Where'];
+/** Variadic ONNX ops → the binary plan op they chain. */
+const VARIADIC: Record<string, 'Add' | 'Max' | 'Min'> = { Sum: 'Add', Mean: 'Add', Max: 'Max', Min: 'Min' };
 /** Ops that run on NHWC data when their input is 4-D. */
 const NHWC_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 /** Ops whose result does not depend on layout, so they run in whatever layout their inputs have. */
@@ -46,8 +51,9 @@ const ELEMENTWISE = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
   'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', 'Cast',
   ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
+  ...COMPARE, 'Not', 'IsNaN', 'IsInf', 'Mod', 'Sum', 'Mean',
 ]);
-const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', ...UNARY_MATH]);
+const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', ...UNARY_MATH, 'Not', 'IsNaN']);
 /** Unary ops with float attributes: ONNX name → plan attribute defaults (the plan op has the same name). */
 const UNARY_ATTRS: Record<string, Record<string, number>> = {
   HardSigmoid: { alpha: 0.2, beta: 0.5 },
@@ -57,7 +63,7 @@ const UNARY_ATTRS: Record<string, Record<string, number>> = {
   ThresholdedRelu: { alpha: 1 },
   Celu: { alpha: 1 },
 };
-const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', ...COMPARE]);
 
 /** What lowering accepts, for the create()-time support check. */
 export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
@@ -71,7 +77,7 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
 /** Ops whose data inputs must be float32 (8-bit data reaches them only through DequantizeLinear). */
 const FLOAT_ONLY = new Set([
-  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Clip', 'Relu', 'Sigmoid',
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Relu', 'Sigmoid',
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
   ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
@@ -109,7 +115,6 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     if (!constant) return `${op} with non-constant weights`;
   }
   if (FLOAT_ONLY.has(n.opType) && n.inputs.some((v, i) => i === 0 && v && fedAtRun(v) && v.elemType !== 1)) return `${op} on non-float32 inputs`;
-  if (n.opType === 'Pow' && n.input(1) && fedAtRun(n.input(1)) && n.input(1)!.elemType !== 1) return `${op} with a non-float32 exponent`;
   if ((CREATE_TIME_INPUTS[n.opType] ?? []).some((i) => fedAtRun(n.input(i)))) return `${op} with axes/pads/bounds given at run time`;
   if (n.opType === 'Dropout' && (n.input(2) || n.output(1))) return `${op} in training mode or with a mask output`;
   const rank = n.input(0)?.shape?.length;
@@ -624,18 +629,41 @@ export class Lowering {
       this.b.addNode(name, op as never, ins, [this.out(y, layout)]);
       return;
     }
+    const shapeOf = (id: number): number[] => this.b.plan.values[id].shape;
     switch (op) {
+      case 'Sum':
+      case 'Mean':
       case 'Max':
       case 'Min': {
-        // Variadic in ONNX, binary in the plan.
+        // Variadic in ONNX, binary in the plan; intermediate results take the broadcast shape so far.
+        const mean = op === 'Mean' && ins.length > 1;
+        const yId = this.out(y, layout);
         let acc = ins[0];
         for (let i = 1; i < ins.length; i++) {
-          const last = i === ins.length - 1;
-          const next = last ? this.out(y, layout) : this.b.addValue({ ...this.b.plan.values[ins[0]], name: `${y.name}:${i}`, data: undefined });
-          this.b.addNode(`${name}:${i}`, op, [acc, ins[i]], [next]);
+          const last = i === ins.length - 1 && !mean;
+          const shape = broadcastShapes(shapeOf(acc), shapeOf(ins[i])) ?? shapeOf(yId);
+          const next = last ? yId : this.b.addValue({ ...this.b.plan.values[yId], shape, name: `${y.name}:${i}`, data: undefined });
+          this.b.addNode(`${name}:${i}`, VARIADIC[op], [acc, ins[i]], [next]);
           acc = next;
         }
-        if (ins.length === 1) this.b.addNode(name, 'Identity', [ins[0]], [this.out(y, layout)]);
+        if (mean) this.b.addNode(name, 'Mul', [acc, this.b.addConstant(`${name}:1/n`, 'float32', [], Float32Array.of(1 / ins.length))], [yId]);
+        if (ins.length === 1) this.b.addNode(name, 'Identity', [ins[0]], [yId]);
+        return;
+      }
+      case 'Pow': {
+        // The exponent may have another type than the base: integer bases compute in float32 and cast back.
+        const base = this.b.plan.values[ins[0]];
+        const exp = this.b.plan.values[ins[1]];
+        const yId = this.out(y, layout);
+        if (exp.dtype === base.dtype) {
+          this.b.addNode(name, 'Pow', ins, [yId]);
+        } else if (base.dtype === 'float32') {
+          this.b.addNode(name, 'Pow', [ins[0], this.castValue(ins[1], 'float32', `${name}:exp`)], [yId]);
+        } else {
+          const r = this.b.addValue({ name: `${y.name}:f32`, dtype: 'float32', shape: shapeOf(yId) });
+          this.b.addNode(name, 'Pow', [this.castValue(ins[0], 'float32', `${name}:base`), this.castValue(ins[1], 'float32', `${name}:exp`)], [r]);
+          this.b.addNode(`${name}:cast`, 'Cast', [r], [yId]);
+        }
         return;
       }
       case 'Clip': {
@@ -644,9 +672,30 @@ export class Lowering {
         if ((node.input(1) && min === undefined) || (node.input(2) && max === undefined)) {
           throw new OnnxError(`${node.label}: Clip bounds must be constant`, { node: node.id });
         }
+        const x = this.b.plan.values[ins[0]];
+        if (x.dtype !== 'float32' && !x.quant) {
+          // Plain integers: Max with the lower bound, then Min with the upper one.
+          const yId = this.out(y, layout);
+          const bounds = ([['Max', min], ['Min', max]] as const).filter(([, v]) => v !== undefined);
+          let acc = ins[0];
+          bounds.forEach(([bop, v], i) => {
+            const c = this.b.addConstant(`${name}:${bop}`, x.dtype, [], tensorOfNumber(x.dtype, v!));
+            const next = i === bounds.length - 1 ? yId : this.b.addValue({ ...x, name: `${y.name}:${bop}`, data: undefined });
+            this.b.addNode(`${name}:${bop}`, bop, [acc, c], [next]);
+            acc = next;
+          });
+          if (bounds.length === 0) this.b.addNode(name, 'Identity', [ins[0]], [yId]);
+          return;
+        }
         this.b.addNode(name, 'Clip', [ins[0]], [this.out(y, layout)], { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
         return;
       }
+      case 'Mod':
+        this.b.addNode(name, 'Mod', ins, [this.out(y, layout)], { fmod: node.getInt('fmod', 0) });
+        return;
+      case 'IsInf':
+        this.b.addNode(name, 'IsInf', ins, [this.out(y, layout)], { detectPositive: node.getInt('detect_positive', 1), detectNegative: node.getInt('detect_negative', 1) });
+        return;
       case 'HardSigmoid':
       case 'LeakyRelu':
       case 'Elu':
@@ -663,6 +712,15 @@ export class Lowering {
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
+  }
+
+  /** `id` converted to `dtype` by a Cast node (values of that dtype pass through). */
+  castValue(id: number, dtype: PlanDType, name: string): number {
+    const v = this.b.plan.values[id];
+    if (v.dtype === dtype) return id;
+    const out = this.b.addValue({ name: `${v.name}:${dtype}`, dtype, shape: v.shape });
+    this.b.addNode(name, 'Cast', [id], [out]);
+    return out;
   }
 
   private lowerGemm(node: Node, name: string): void {
@@ -818,6 +876,11 @@ export class Lowering {
     if (!xv.quant) xv.quant = layout === 'nhwc' && quant.axis !== undefined ? { ...quant, axis: TO_NHWC.indexOf(quant.axis) } : quant;
     this.b.addNode(name, 'DequantizeLinear', [xid], [this.out(y, layout)]);
   }
+}
+
+/** A one-element typed array of `dtype` holding `v`. */
+function tensorOfNumber(dtype: PlanDType, v: number): PlanTypedArray {
+  return dtype === 'int64' ? BigInt64Array.of(BigInt(Math.trunc(v))) : (arrayTypeOf(dtype) as Float32ArrayConstructor).of(v);
 }
 
 /** ConvTranspose weights [C_in, C_out/g, kh, kw] in the plan's per-group [C_out, kh, kw, C_in/g] order. */

@@ -71,6 +71,8 @@ export const PLAN_OPS = [
   // Unary math (unary.cc)
   'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh',
   'Softplus', 'Softsign', 'Selu', 'ThresholdedRelu', 'Celu',
+  // Integer arithmetic, comparisons, logic (integer_binary.cc, compare.cc)
+  'Mod', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf', 'Where',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

@@ -43,6 +43,12 @@ std::vector<size_t> Dims(const Shape& s) {
   return d;
 }
 
+}  // namespace
+
+std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);  // integer_binary.cc
+
+namespace {
+
 using CreateNdF32 = xnn_status (*)(float, float, uint32_t, xnn_operator_t*);
 using SetupNdF32 = xnn_status (*)(xnn_operator_t, size_t, const size_t*, size_t, const size_t*, const float*,
                                   const float*, float*, pthreadpool_t);
@@ -51,6 +57,11 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
   ctx.ExpectArity(2, 2, 1);
   const ValueDesc& a = ctx.input(0);
   const ValueDesc& b = ctx.input(1);
+  // Plain integers (int32/int64, 8-bit without quant): integer_binary.cc.
+  if (a.dtype == ElemType::kInt32 || a.dtype == ElemType::kInt64 ||
+      (IsQuantized8(a.dtype) && !a.has_quant && !b.has_quant)) {
+    return CreateIntegerBinaryOp(ctx);
+  }
   const ValueDesc& y = ctx.output(0);
   Shape out;
   ctx.Expect(BroadcastShapes(a.shape, b.shape, &out),

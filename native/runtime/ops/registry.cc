@@ -30,6 +30,10 @@ std::unique_ptr<Op> CreateQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDequantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDynamicQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateMatMulIntegerOp(OpContext& ctx);
+std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);
+std::unique_ptr<Op> CreateCompareOp(OpContext& ctx);
+std::unique_ptr<Op> CreatePredicateOp(OpContext& ctx);
+std::unique_ptr<Op> CreateWhereOp(OpContext& ctx);
 
 namespace {
 
@@ -81,6 +85,19 @@ const std::map<std::string, OpFactory>& Table() {
       {"Selu", CreateUnaryOp},
       {"ThresholdedRelu", CreateUnaryOp},
       {"Celu", CreateUnaryOp},
+      {"Mod", CreateIntegerBinaryOp},
+      {"Equal", CreateCompareOp},
+      {"Less", CreateCompareOp},
+      {"Greater", CreateCompareOp},
+      {"LessOrEqual", CreateCompareOp},
+      {"GreaterOrEqual", CreateCompareOp},
+      {"And", CreateCompareOp},
+      {"Or", CreateCompareOp},
+      {"Xor", CreateCompareOp},
+      {"Not", CreatePredicateOp},
+      {"IsNaN", CreatePredicateOp},
+      {"IsInf", CreatePredicateOp},
+      {"Where", CreateWhereOp},
       {"MaxPool", CreateMaxPoolOp},
       {"AveragePool", CreateAveragePoolOp},
       {"GlobalAveragePool", CreateGlobalAveragePoolOp},

@@ -10,10 +10,39 @@ const BINARY: Record<string, (a: number, b: number) => number> = {
   Max: (a, b) => Math.max(a, b),
   Min: (a, b) => Math.min(a, b),
   Pow: (a, b) => Math.pow(a, b),
+  Equal: (a, b) => Number(a === b),
+  Less: (a, b) => Number(a < b),
+  Greater: (a, b) => Number(a > b),
+  LessOrEqual: (a, b) => Number(a <= b),
+  GreaterOrEqual: (a, b) => Number(a >= b),
+  And: (a, b) => Number(a !== 0 && b !== 0),
+  Or: (a, b) => Number(a !== 0 || b !== 0),
+  Xor: (a, b) => Number((a !== 0) !== (b !== 0)),
 };
 
-export function binary(op: string): RefOp {
-  const f = BINARY[op];
+/** Mod: fmod 1 keeps the dividend's sign (C fmod), fmod 0 the divisor's (Python); integer division by 0 throws. */
+export const mod: RefOp = ([a, b], [y], attrs) => {
+  const fmod = num(attrs, 'fmod', 0) !== 0;
+  return binary('Mod', (x, d) => {
+    if (y.dtype !== 'float32' && d === 0) throw new RangeError('reference Mod: integer division by zero');
+    const r = x % d;
+    return !fmod && r !== 0 && r < 0 !== d < 0 ? r + d : r;
+  })([a, b], [y], attrs);
+};
+
+/** Where(cond, x, y) with three-way broadcasting. */
+export const where: RefOp = ([c, x, yv], [out]) => {
+  const xr = real(x!), yr = real(yv!);
+  const data = new Float64Array(count(out.shape));
+  for (let i = 0; i < data.length; i++) {
+    const idx = unravel(i, out.shape);
+    data[i] = c!.data[broadcastIndex(idx, c!.shape)] ? xr[broadcastIndex(idx, x!.shape)] : yr[broadcastIndex(idx, yv!.shape)];
+  }
+  return [encode(data, out)];
+};
+
+export function binary(op: string, fn?: (a: number, b: number) => number): RefOp {
+  const f = fn ?? BINARY[op];
   return ([a, b], [y], attrs) => {
     const ar = real(a!), br = real(b!);
     const out = new Float64Array(count(y.shape));
@@ -91,6 +120,9 @@ export function unaryFn(op: string, attrs: Record<string, unknown>): (x: number)
     case 'Selu': { const al = a('alpha', SELU_ALPHA), g = a('gamma', SELU_GAMMA); return (x) => g * (x > 0 ? x : al * (Math.exp(x) - 1)); }
     case 'ThresholdedRelu': { const al = a('alpha', 1); return (x) => (x > al ? x : 0); }
     case 'Celu': { const al = a('alpha', 1); return (x) => Math.max(0, x) + Math.min(0, al * (Math.exp(x / al) - 1)); }
+    case 'Not': return (x) => Number(x === 0);
+    case 'IsNaN': return (x) => Number(Number.isNaN(x));
+    case 'IsInf': { const pos = a('detectPositive', 1), neg = a('detectNegative', 1); return (x) => Number((x === Infinity && pos !== 0) || (x === -Infinity && neg !== 0)); }
     default: throw new Error(`reference: no unary op ${op}`);
   }
 }

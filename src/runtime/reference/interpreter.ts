@@ -6,7 +6,7 @@
  */
 import type { Plan, PlanTypedArray } from '../plan.js';
 import { averagePool, conv, convTranspose, globalAveragePool, maxPool } from './conv.js';
-import { binary, reduce, softmax, unary } from './elementwise.js';
+import { binary, mod, reduce, softmax, unary, where } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
@@ -15,7 +15,7 @@ import type { RefOp } from './types.js';
 
 const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round',
   'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign',
-  'Selu', 'ThresholdedRelu', 'Celu'];
+  'Selu', 'ThresholdedRelu', 'Celu', 'Not', 'IsNaN', 'IsInf'];
 
 export const REFERENCE_OPS: Record<string, RefOp> = {
   Conv: conv,
@@ -47,6 +47,9 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
   DynamicQuantizeLinear: dynamicQuantizeLinear,
+  ...Object.fromEntries(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'].map((op) => [op, binary(op)])),
+  Mod: mod,
+  Where: where,
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */
