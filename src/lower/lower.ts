@@ -44,6 +44,8 @@ const UNARY_MATH = ['Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', '
 const COMPARE = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Where'];
 /** Variadic ONNX ops → the binary plan op they chain. */
 const VARIADIC: Record<string, 'Add' | 'Max' | 'Min'> = { Sum: 'Add', Mean: 'Add', Max: 'Max', Min: 'Min' };
+/** Reductions over `axes` (attribute, or input 1 from opset 18). */
+const REDUCE = ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
 /** Ops that run on NHWC data when their input is 4-D. */
 const NHWC_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 /** Ops whose result does not depend on layout, so they run in whatever layout their inputs have. */
@@ -72,6 +74,7 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
   'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
   'BatchNormalization',
+  ...REDUCE, 'ArgMax', 'ArgMin', 'Hardmax',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
@@ -80,14 +83,14 @@ const FLOAT_ONLY = new Set([
   'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Relu', 'Sigmoid',
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
-  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu', ...REDUCE, 'Hardmax',
 ]);
 /**
  * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
  * Squeeze, Split and Resize only need their output shapes, which shape inference provides.)
  */
 const CREATE_TIME_INPUTS: Record<string, number[]> = {
-  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Clip: [1, 2],
+  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ...Object.fromEntries(REDUCE.map((op) => [op, [1]])), Clip: [1, 2],
   // Resize maps coordinates with the scale values themselves.
   Resize: [2],
 };
@@ -323,10 +326,31 @@ export class Lowering {
         this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis });
         return;
       }
+      case 'ArgMax':
+      case 'ArgMin': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis, keepdims: node.getInt('keepdims', 1), selectLastIndex: node.getInt('select_last_index', 0) });
+        return;
+      }
+      case 'Hardmax': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis });
+        return;
+      }
       case 'ReduceMean':
       case 'ReduceSum':
       case 'ReduceMax':
-      case 'ReduceMin': {
+      case 'ReduceMin':
+      case 'ReduceProd':
+      case 'ReduceL1':
+      case 'ReduceL2':
+      case 'ReduceSumSquare':
+      case 'ReduceLogSum':
+      case 'ReduceLogSumExp': {
         const rank = staticShape(x).length;
         const axesT = this.graph.constantOf(node.input(1));
         let axes = axesT ? axesT.toNumbers() : node.getInts('axes', []);

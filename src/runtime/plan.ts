@@ -73,6 +73,8 @@ export const PLAN_OPS = [
   'Softplus', 'Softsign', 'Selu', 'ThresholdedRelu', 'Celu',
   // Integer arithmetic, comparisons, logic (integer_binary.cc, compare.cc)
   'Mod', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf', 'Where',
+  // Reductions (reduce.cc, arg_reduce.cc)
+  'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ArgMax', 'ArgMin', 'Hardmax',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

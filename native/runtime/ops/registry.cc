@@ -34,6 +34,8 @@ std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);
 std::unique_ptr<Op> CreateCompareOp(OpContext& ctx);
 std::unique_ptr<Op> CreatePredicateOp(OpContext& ctx);
 std::unique_ptr<Op> CreateWhereOp(OpContext& ctx);
+std::unique_ptr<Op> CreateArgReduceOp(OpContext& ctx);
+std::unique_ptr<Op> CreateHardmaxOp(OpContext& ctx);
 
 namespace {
 
@@ -98,6 +100,15 @@ const std::map<std::string, OpFactory>& Table() {
       {"IsNaN", CreatePredicateOp},
       {"IsInf", CreatePredicateOp},
       {"Where", CreateWhereOp},
+      {"ReduceProd", CreateReduceOp},
+      {"ReduceL1", CreateReduceOp},
+      {"ReduceL2", CreateReduceOp},
+      {"ReduceSumSquare", CreateReduceOp},
+      {"ReduceLogSum", CreateReduceOp},
+      {"ReduceLogSumExp", CreateReduceOp},
+      {"ArgMax", CreateArgReduceOp},
+      {"ArgMin", CreateArgReduceOp},
+      {"Hardmax", CreateHardmaxOp},
       {"MaxPool", CreateMaxPoolOp},
       {"AveragePool", CreateAveragePoolOp},
       {"GlobalAveragePool", CreateGlobalAveragePoolOp},

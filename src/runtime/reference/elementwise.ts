@@ -157,7 +157,24 @@ export function softmax(log: boolean): RefOp {
   };
 }
 
+/** Per reduce op: initial accumulator, step, and the final map (count = elements reduced into one). */
+const REDUCERS: Record<string, { init: number; step: (acc: number, x: number) => number; end?: (acc: number, count: number) => number }> = {
+  ReduceMean: { init: 0, step: (a, x) => a + x, end: (a, n) => a / n },
+  ReduceSum: { init: 0, step: (a, x) => a + x },
+  ReduceMax: { init: -Infinity, step: Math.max },
+  ReduceMin: { init: Infinity, step: Math.min },
+  ReduceProd: { init: 1, step: (a, x) => a * x },
+  ReduceL1: { init: 0, step: (a, x) => a + Math.abs(x) },
+  ReduceL2: { init: 0, step: (a, x) => a + x * x, end: Math.sqrt },
+  ReduceSumSquare: { init: 0, step: (a, x) => a + x * x },
+  ReduceLogSum: { init: 0, step: (a, x) => a + x, end: Math.log },
+  ReduceLogSumExp: { init: 0, step: (a, x) => a + Math.exp(x), end: Math.log },
+};
+
+export const REDUCE_OPS = Object.keys(REDUCERS);
+
 export function reduce(op: string): RefOp {
+  const r = REDUCERS[op];
   return ([x], [y], attrs) => {
     const xr = real(x!);
     const rank = x!.shape.length;
@@ -166,15 +183,59 @@ export function reduce(op: string): RefOp {
     const keptShape = x!.shape.map((s, d) => (reduced[d] ? 1 : s));
     const kept = strides(keptShape);
     const n = count(keptShape);
-    const init = op === 'ReduceMax' ? -Infinity : op === 'ReduceMin' ? Infinity : 0;
-    const acc = new Float64Array(n).fill(init);
+    const acc = new Float64Array(n).fill(r.init);
     for (let i = 0; i < xr.length; i++) {
       const idx = unravel(i, x!.shape);
       let o = 0;
       for (let d = 0; d < rank; d++) if (!reduced[d]) o += idx[d] * kept[d];
-      acc[o] = op === 'ReduceMax' ? Math.max(acc[o], xr[i]) : op === 'ReduceMin' ? Math.min(acc[o], xr[i]) : acc[o] + xr[i];
+      acc[o] = r.step(acc[o], xr[i]);
     }
-    if (op === 'ReduceMean') for (let i = 0; i < n; i++) acc[i] /= xr.length / n;
+    if (r.end) for (let i = 0; i < n; i++) acc[i] = r.end(acc[i], xr.length / n);
     return [encode(acc, y)];
   };
 }
+
+/** [outer, dim, inner] around `axis`. */
+function axisView(shape: readonly number[], axis: number): [number, number, number] {
+  const inner = strides(shape)[axis];
+  return [count(shape) / (shape[axis] * inner), shape[axis], inner];
+}
+
+/** Index of the extreme along a lane (first on ties, or last with `last`). */
+function extreme(data: Float64Array, base: number, dim: number, inner: number, max: boolean, last: boolean): number {
+  let best = 0;
+  for (let k = 1; k < dim; k++) {
+    const v = data[base + k * inner], b = data[base + best * inner];
+    if (max ? (last ? v >= b : v > b) : last ? v <= b : v < b) best = k;
+  }
+  return best;
+}
+
+/** ArgMax / ArgMin on stored values (8-bit order equals real order). */
+export function argReduce(max: boolean): RefOp {
+  return ([x], [y], attrs) => {
+    const rank = x!.shape.length;
+    let axis = num(attrs, 'axis', 0);
+    if (axis < 0) axis += rank;
+    const [outer, dim, inner] = axisView(x!.shape, axis);
+    const out = new Float64Array(outer * inner);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) out[o * inner + i] = extreme(x!.data, o * dim * inner + i, dim, inner, max, num(attrs, 'selectLastIndex', 0) !== 0);
+    return [encode(out, y)];
+  };
+}
+
+export const hardmax: RefOp = ([x], [y], attrs) => {
+  const rank = x!.shape.length;
+  let axis = num(attrs, 'axis', -1);
+  if (axis < 0) axis += rank;
+  const [outer, dim, inner] = axisView(x!.shape, axis);
+  const xr = real(x!);
+  const out = new Float64Array(xr.length);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < inner; i++) {
+      const base = o * dim * inner + i;
+      out[base + extreme(xr, base, dim, inner, true, false) * inner] = 1;
+    }
+  return [encode(out, y)];
+};

@@ -6,7 +6,7 @@
  */
 import type { Plan, PlanTypedArray } from '../plan.js';
 import { averagePool, conv, convTranspose, globalAveragePool, maxPool } from './conv.js';
-import { binary, mod, reduce, softmax, unary, where } from './elementwise.js';
+import { argReduce, binary, hardmax, mod, reduce, REDUCE_OPS, softmax, unary, where } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
@@ -30,7 +30,7 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ...Object.fromEntries(UNARY.map((op) => [op, unary(op)])),
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
-  ...Object.fromEntries(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin'].map((op) => [op, reduce(op)])),
+  ...Object.fromEntries(REDUCE_OPS.map((op) => [op, reduce(op)])),
   Reshape: reshape,
   Flatten: reshape,
   Squeeze: reshape,
@@ -50,6 +50,9 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ...Object.fromEntries(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'].map((op) => [op, binary(op)])),
   Mod: mod,
   Where: where,
+  ArgMax: argReduce(true),
+  ArgMin: argReduce(false),
+  Hardmax: hardmax,
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */
