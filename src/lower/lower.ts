@@ -17,6 +17,8 @@ import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType
 import { broadcastShapes } from '../runtime/reference/tensor.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
 import { inferShapes } from '../ir/shape-inference.js';
+import { evaluateNode } from '../ir/evaluate.js';
+import type { Tensor as IrTensor } from '../ir/tensor.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
@@ -75,6 +77,8 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
   'BatchNormalization',
   ...REDUCE, 'ArgMax', 'ArgMin', 'Hardmax',
+  'GatherElements', 'ScatterElements', 'Scatter', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
+  'DepthToSpace', 'SpaceToDepth', 'EyeLike', 'Range', 'ConstantOfShape',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
@@ -93,6 +97,9 @@ const CREATE_TIME_INPUTS: Record<string, number[]> = {
   Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ...Object.fromEntries(REDUCE.map((op) => [op, [1]])), Clip: [1, 2],
   // Resize maps coordinates with the scale values themselves.
   Resize: [2],
+  Trilu: [1], TopK: [1], OneHot: [1],
+  // Folded to constants by fold-constants (their output shape depends on these values).
+  Range: [0, 1, 2], ConstantOfShape: [0],
 };
 
 /** Why the runtime cannot run `n`, or undefined when it can. `frozen`: graph inputs folded into each plan. */
@@ -157,11 +164,13 @@ export class Lowering {
   readonly b: PlanBuilder;
   readonly graph: Graph;
   readonly options: LowerOptions;
+  readonly opset: number;
   /** Nodes already lowered as part of a pattern. */
   readonly done = new Set<Node>();
 
   constructor(model: Model, options: LowerOptions) {
     this.graph = model.graph;
+    this.opset = model.opsetVersion() ?? 13;
     this.options = options;
     this.b = new PlanBuilder(options.threads);
   }
@@ -257,10 +266,11 @@ export class Lowering {
     const x = node.input(0);
     const y = node.output(0);
     const name = node.name || `${op}_${this.b.plan.nodes.length}`;
-    if (op === 'Constant' || op === 'Shape') {
+    if (op === 'Constant' || op === 'Shape' || op === 'Range' || op === 'ConstantOfShape') {
       if (!y || y.isConstant) return;
-      // A Constant that is a graph output stays a node: its value becomes a plan constant.
-      const t = op === 'Constant' ? node.getTensor('value') : undefined;
+      // A Constant (or a Range / ConstantOfShape of constants) that is a graph output stays a node, which
+      // fold-constants leaves alone: its value becomes a plan constant here.
+      const t = op === 'Constant' ? node.getTensor('value') : op === 'Shape' ? undefined : this.evaluateConstant(node);
       if (!t) throw new OnnxError(`${node.label} was not folded to a constant`, { node: node.id });
       const dtype = planDType(t.dtype, `constant '${y.name}'`);
       this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [...t.dims], tensorData(t, dtype)));
@@ -332,6 +342,69 @@ export class Lowering {
         let axis = node.getInt('axis', 0);
         if (axis < 0) axis += rank;
         this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis, keepdims: node.getInt('keepdims', 1), selectLastIndex: node.getInt('select_last_index', 0) });
+        return;
+      }
+      case 'GatherElements':
+      case 'ScatterElements':
+      case 'Scatter': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        const scatter = op !== 'GatherElements';
+        const ins = node.inputs.map((v) => this.b.get(v!, 'plain'));
+        const reduction = node.getString('reduction', 'none');
+        this.b.addNode(name, scatter ? 'ScatterElements' : 'GatherElements', ins, [this.out(y, 'plain')], { axis, ...(scatter && reduction !== 'none' ? { reduction } : {}) });
+        return;
+      }
+      case 'GatherND':
+      case 'ScatterND': {
+        const ins = node.inputs.map((v) => this.b.get(v!, 'plain'));
+        const attrs: Record<string, PlanAttr> = op === 'GatherND' ? { batchDims: node.getInt('batch_dims', 0) } : {};
+        const reduction = node.getString('reduction', 'none');
+        if (op === 'ScatterND' && reduction !== 'none') attrs.reduction = reduction;
+        this.b.addNode(name, op, ins, [this.out(y, 'plain')], attrs);
+        return;
+      }
+      case 'Trilu': {
+        const k = node.input(1) ? this.graph.constantOf(node.input(1))?.toNumbers()[0] : 0;
+        if (k === undefined) throw new OnnxError(`${node.label}: k must be constant`, { node: node.id });
+        this.b.addNode(name, 'Trilu', [xin()], [this.out(y, 'plain')], { upper: node.getInt('upper', 1), k });
+        return;
+      }
+      case 'Expand':
+      case 'Tile':
+        // The target shape / repeats are in the output's static shape.
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')]);
+        return;
+      case 'OneHot': {
+        const rank = staticShape(y).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, 'OneHot', [xin(), this.b.get(node.input(2)!, 'plain')], [this.out(y, 'plain')], { axis });
+        return;
+      }
+      case 'TopK': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        const outs = node.outputs.map((v) => (v ? this.out(v, 'plain') : -1));
+        if (outs.includes(-1)) throw new OnnxError(`${node.label}: both outputs of TopK must be kept`, { node: node.id });
+        this.b.addNode(name, 'TopK', [xin()], outs, { axis, largest: node.getInt('largest', 1) });
+        return;
+      }
+      case 'DepthToSpace':
+      case 'SpaceToDepth':
+        this.lowerSpaceDepth(node, name);
+        return;
+      case 'EyeLike': {
+        // The result depends on the input's shape only: a constant.
+        const [rows, cols] = staticShape(y);
+        const k = node.getInt('k', 0);
+        const dtype = planDType(y.elemType, `value '${y.name}'`);
+        const data = new Float64Array(rows * cols);
+        for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) data[i * cols + i + k] = 1;
+        const typed = dtype === 'int64' ? BigInt64Array.from(data, (v) => BigInt(v)) : (arrayTypeOf(dtype) as Float32ArrayConstructor).from(data);
+        this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [rows, cols], typed));
         return;
       }
       case 'Hardmax': {
@@ -449,6 +522,38 @@ export class Lowering {
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
+  }
+
+  /**
+   * DepthToSpace / SpaceToDepth as Reshape → Transpose → Reshape (rank 6):
+   *   DepthToSpace DCR: [N, b, b, C/b², H, W] perm [0, 3, 4, 1, 5, 2];  CRD: [N, C/b², b, b, H, W] perm [0, 1, 4, 2, 5, 3]
+   *   SpaceToDepth:     [N, C, H/b, b, W/b, b] perm [0, 3, 5, 1, 2, 4]
+   */
+  private lowerSpaceDepth(node: Node, name: string): void {
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const [n, c, h, w] = staticShape(x);
+    const bs = node.getInt('blocksize');
+    let shape6: number[];
+    let perm: number[];
+    if (node.opType === 'SpaceToDepth') {
+      shape6 = [n, c, h / bs, bs, w / bs, bs];
+      perm = [0, 3, 5, 1, 2, 4];
+    } else if (node.getString('mode', 'DCR') === 'CRD') {
+      shape6 = [n, c / (bs * bs), bs, bs, h, w];
+      perm = [0, 1, 4, 2, 5, 3];
+    } else {
+      shape6 = [n, bs, bs, c / (bs * bs), h, w];
+      perm = [0, 3, 4, 1, 5, 2];
+    }
+    const xid = this.b.get(x, 'plain');
+    const dtype = this.b.plan.values[xid].dtype;
+    const quant = this.b.plan.values[xid].quant;
+    const a = this.b.addValue({ name: `${x.name}:6d`, dtype, shape: shape6, ...(quant ? { quant } : {}) });
+    const t = this.b.addValue({ name: `${y.name}:6d`, dtype, shape: permute(shape6, perm), ...(quant ? { quant } : {}) });
+    this.b.addNode(`${name}:split`, 'Reshape', [xid], [a]);
+    this.b.addNode(name, 'Transpose', [a], [t], { perm });
+    this.b.addNode(`${name}:merge`, 'Reshape', [t], [this.out(y, 'plain')]);
   }
 
   /** Reflect / edge padding as Slices (negative steps mirror) and a Concat, one axis at a time. */
@@ -736,6 +841,13 @@ export class Lowering {
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
+  }
+
+  /** The output of a node whose inputs are all constants, computed now (undefined when it cannot be). */
+  private evaluateConstant(node: Node): IrTensor | undefined {
+    const inputs = node.inputs.map((v) => (v ? (this.graph.constantOf(v) ?? null) : null));
+    if (node.inputs.some((v, i) => v && !inputs[i])) return undefined;
+    return evaluateNode(node, inputs, this.opset)?.[0];
   }
 
   /** `id` converted to `dtype` by a Cast node (values of that dtype pass through). */

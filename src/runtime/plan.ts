@@ -75,6 +75,8 @@ export const PLAN_OPS = [
   'Mod', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf', 'Where',
   // Reductions (reduce.cc, arg_reduce.cc)
   'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ArgMax', 'ArgMin', 'Hardmax',
+  // Indexing and broadcasting data movement (indexing.cc)
+  'GatherElements', 'ScatterElements', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

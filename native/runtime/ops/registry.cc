@@ -36,6 +36,15 @@ std::unique_ptr<Op> CreatePredicateOp(OpContext& ctx);
 std::unique_ptr<Op> CreateWhereOp(OpContext& ctx);
 std::unique_ptr<Op> CreateArgReduceOp(OpContext& ctx);
 std::unique_ptr<Op> CreateHardmaxOp(OpContext& ctx);
+std::unique_ptr<Op> CreateGatherElementsOp(OpContext& ctx);
+std::unique_ptr<Op> CreateScatterElementsOp(OpContext& ctx);
+std::unique_ptr<Op> CreateGatherNDOp(OpContext& ctx);
+std::unique_ptr<Op> CreateScatterNDOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTriluOp(OpContext& ctx);
+std::unique_ptr<Op> CreateExpandOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTileOp(OpContext& ctx);
+std::unique_ptr<Op> CreateOneHotOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTopKOp(OpContext& ctx);
 
 namespace {
 
@@ -109,6 +118,15 @@ const std::map<std::string, OpFactory>& Table() {
       {"ArgMax", CreateArgReduceOp},
       {"ArgMin", CreateArgReduceOp},
       {"Hardmax", CreateHardmaxOp},
+      {"GatherElements", CreateGatherElementsOp},
+      {"ScatterElements", CreateScatterElementsOp},
+      {"GatherND", CreateGatherNDOp},
+      {"ScatterND", CreateScatterNDOp},
+      {"Trilu", CreateTriluOp},
+      {"Expand", CreateExpandOp},
+      {"Tile", CreateTileOp},
+      {"OneHot", CreateOneHotOp},
+      {"TopK", CreateTopKOp},
       {"MaxPool", CreateMaxPoolOp},
       {"AveragePool", CreateAveragePoolOp},
       {"GlobalAveragePool", CreateGlobalAveragePoolOp},

@@ -8,6 +8,7 @@ import type { Plan, PlanTypedArray } from '../plan.js';
 import { averagePool, conv, convTranspose, globalAveragePool, maxPool } from './conv.js';
 import { argReduce, binary, hardmax, mod, reduce, REDUCE_OPS, softmax, unary, where } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
+import { INDEXING_OPS } from './indexing.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
@@ -53,6 +54,7 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ArgMax: argReduce(true),
   ArgMin: argReduce(false),
   Hardmax: hardmax,
+  ...INDEXING_OPS,
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */
