@@ -55,7 +55,7 @@ const ELEMENTWISE = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
   'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', 'Cast',
   ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
-  ...COMPARE, 'Not', 'IsNaN', 'IsInf', 'Mod', 'Sum', 'Mean',
+  ...COMPARE, 'Not', 'IsNaN', 'IsInf', 'Mod', 'Sum', 'Mean', 'PRelu', 'Shrink', 'BitShift',
 ]);
 const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', ...UNARY_MATH, 'Not', 'IsNaN']);
 /** Unary ops with float attributes: ONNX name → plan attribute defaults (the plan op has the same name). */
@@ -66,8 +66,9 @@ const UNARY_ATTRS: Record<string, Record<string, number>> = {
   Selu: { alpha: SELU_ALPHA, gamma: SELU_GAMMA },
   ThresholdedRelu: { alpha: 1 },
   Celu: { alpha: 1 },
+  Shrink: { lambd: 0.5, bias: 0 },
 };
-const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', ...COMPARE]);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'PRelu', ...COMPARE]);
 
 /** What lowering accepts, for the create()-time support check. */
 export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
@@ -78,7 +79,7 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'BatchNormalization',
   ...REDUCE, 'ArgMax', 'ArgMin', 'Hardmax',
   'GatherElements', 'ScatterElements', 'Scatter', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
-  'DepthToSpace', 'SpaceToDepth', 'EyeLike', 'Range', 'ConstantOfShape',
+  'DepthToSpace', 'SpaceToDepth', 'EyeLike', 'Range', 'ConstantOfShape', 'GlobalMaxPool', 'Size',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
@@ -87,7 +88,7 @@ const FLOAT_ONLY = new Set([
   'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Relu', 'Sigmoid',
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
-  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu', ...REDUCE, 'Hardmax',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu', ...REDUCE, 'Hardmax', 'PRelu', 'Shrink',
 ]);
 /**
  * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
@@ -390,6 +391,17 @@ export class Lowering {
         const outs = node.outputs.map((v) => (v ? this.out(v, 'plain') : -1));
         if (outs.includes(-1)) throw new OnnxError(`${node.label}: both outputs of TopK must be kept`, { node: node.id });
         this.b.addNode(name, 'TopK', [xin()], outs, { axis, largest: node.getInt('largest', 1) });
+        return;
+      }
+      case 'GlobalMaxPool': {
+        // ReduceMax over the spatial axes, kept.
+        const rank = staticShape(x).length;
+        this.b.addNode(name, 'ReduceMax', [xin()], [this.out(y, 'plain')], { axes: [...Array(rank - 2).keys()].map((d) => d + 2), keepdims: 1 });
+        return;
+      }
+      case 'Size': {
+        const n = staticShape(x).reduce((a, d) => a * d, 1);
+        this.b.alias(y, 'plain', this.b.addConstant(y.name, 'int64', [], BigInt64Array.of(BigInt(n))));
         return;
       }
       case 'DepthToSpace':
@@ -822,6 +834,9 @@ export class Lowering {
       case 'Mod':
         this.b.addNode(name, 'Mod', ins, [this.out(y, layout)], { fmod: node.getInt('fmod', 0) });
         return;
+      case 'BitShift':
+        this.b.addNode(name, 'BitShift', ins, [this.out(y, layout)], { direction: node.getString('direction', '') });
+        return;
       case 'IsInf':
         this.b.addNode(name, 'IsInf', ins, [this.out(y, layout)], { detectPositive: node.getInt('detect_positive', 1), detectNegative: node.getInt('detect_negative', 1) });
         return;
@@ -830,7 +845,8 @@ export class Lowering {
       case 'Elu':
       case 'Selu':
       case 'ThresholdedRelu':
-      case 'Celu': {
+      case 'Celu':
+      case 'Shrink': {
         const attrs = Object.fromEntries(Object.entries(UNARY_ATTRS[op]).map(([k, def]) => [k, node.getFloat(k, def)]));
         this.b.addNode(name, op, [ins[0]], [this.out(y, layout)], attrs);
         return;

@@ -77,6 +77,7 @@ export const PLAN_OPS = [
   'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ArgMax', 'ArgMin', 'Hardmax',
   // Indexing and broadcasting data movement (indexing.cc)
   'GatherElements', 'ScatterElements', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
+  'PRelu', 'Shrink', 'BitShift',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

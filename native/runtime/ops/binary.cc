@@ -1,7 +1,7 @@
-// Elementwise binary ops with numpy broadcasting: Add, Sub, Mul, Div, Max, Min, Pow (and PRelu-free Equal-free
-// arithmetic only). float32 runs XNNPACK *_nd_f32 (Pow: own kernel). int8/uint8 Add / Sub / Mul run XNNPACK
-// qs8 / qu8 *_nd operators; other int8 ops (and backend 'own') dequantize, compute in float, requantize.
-// Attributes: activationMin / activationMax (fused clamp).
+// Elementwise binary ops with numpy broadcasting: Add, Sub, Mul, Div, Max, Min, Pow, PRelu (slope B). float32 runs
+// XNNPACK *_nd_f32 (Pow: own kernel). int8/uint8 Add / Sub / Mul run XNNPACK qs8 / qu8 *_nd operators; other int8 ops
+// (and backend 'own') dequantize, compute in float, requantize. Attributes: activationMin / activationMax (fused
+// clamp).
 #include <cmath>
 
 #include "runtime/ops/broadcast.h"
@@ -12,7 +12,7 @@ namespace runtime {
 
 namespace {
 
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow };
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow, kPRelu };
 
 BinaryKind KindOf(const std::string& op) {
   if (op == "Add") return BinaryKind::kAdd;
@@ -21,6 +21,7 @@ BinaryKind KindOf(const std::string& op) {
   if (op == "Div") return BinaryKind::kDiv;
   if (op == "Max") return BinaryKind::kMax;
   if (op == "Min") return BinaryKind::kMin;
+  if (op == "PRelu") return BinaryKind::kPRelu;
   return BinaryKind::kPow;
 }
 
@@ -33,6 +34,7 @@ inline double Apply(BinaryKind k, double a, double b) {
     case BinaryKind::kMax: return std::max(a, b);
     case BinaryKind::kMin: return std::min(a, b);
     case BinaryKind::kPow: return std::pow(a, b);
+    case BinaryKind::kPRelu: return a < 0 ? a * b : a;
   }
   return 0;
 }
@@ -101,7 +103,8 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
         create = [](float, float, uint32_t f, xnn_operator_t* o) { return xnn_create_minimum_nd_f32(f, o); },
         setup = xnn_setup_minimum_nd_f32, name = "minimum_nd_f32";
         break;
-      case BinaryKind::kPow: break;
+      case BinaryKind::kPow:
+      case BinaryKind::kPRelu: break;
     }
     const bool clamped = std::isfinite(amin) || std::isfinite(amax);
     if ((kind == BinaryKind::kMax || kind == BinaryKind::kMin) && clamped) create = nullptr;  // no fused clamp there

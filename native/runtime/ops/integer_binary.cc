@@ -3,7 +3,8 @@
 //   Add / Sub / Mul wrap around like the C++ unsigned arithmetic of the type; Div truncates toward zero;
 //   Pow is std::pow in double converted back (as onnxruntime does); Mod (fmod 0) takes the divisor's sign like
 //   Python, fmod 1 the dividend's like C. float32 Mod requires fmod 1 (ONNX). An integer division or Mod by zero
-//   rejects the run with ERR_OCTET_DIVISION_BY_ZERO.
+//   rejects the run with ERR_OCTET_DIVISION_BY_ZERO. BitShift (direction LEFT|RIGHT) on uint8; shifting by the
+//   type's width or more gives 0.
 #include <cmath>
 #include <type_traits>
 
@@ -15,9 +16,10 @@ namespace runtime {
 
 namespace {
 
-enum class IntKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow, kMod, kFmod };
+enum class IntKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow, kMod, kFmod, kShiftLeft, kShiftRight };
 
-IntKind IntKindOf(const std::string& op, bool fmod) {
+IntKind IntKindOf(const std::string& op, bool fmod, bool left) {
+  if (op == "BitShift") return left ? IntKind::kShiftLeft : IntKind::kShiftRight;
   if (op == "Add") return IntKind::kAdd;
   if (op == "Sub") return IntKind::kSub;
   if (op == "Mul") return IntKind::kMul;
@@ -25,7 +27,15 @@ IntKind IntKindOf(const std::string& op, bool fmod) {
   if (op == "Max") return IntKind::kMax;
   if (op == "Min") return IntKind::kMin;
   if (op == "Pow") return IntKind::kPow;
-  return fmod ? IntKind::kFmod : IntKind::kMod;
+  return fmod ? IntKind::kFmod : IntKind::kMod;  // Mod; other names are refused before this is called
+}
+
+bool IsIntegerOp(const std::string& op) {
+  static const char* const kOps[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Mod", "BitShift"};
+  for (const char* o : kOps) {
+    if (op == o) return true;
+  }
+  return false;
 }
 
 template <typename T>
@@ -38,6 +48,10 @@ T ApplyInt(IntKind k, T a, T b) {
     case IntKind::kMax: return std::max(a, b);
     case IntKind::kMin: return std::min(a, b);
     case IntKind::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case IntKind::kShiftLeft:
+      return b >= static_cast<T>(sizeof(T) * 8) ? T(0) : static_cast<T>(static_cast<U>(a) << static_cast<U>(b));
+    case IntKind::kShiftRight:
+      return b >= static_cast<T>(sizeof(T) * 8) ? T(0) : static_cast<T>(static_cast<U>(a) >> static_cast<U>(b));
     case IntKind::kDiv:
     case IntKind::kMod:
     case IntKind::kFmod: {
@@ -64,11 +78,19 @@ std::unique_ptr<Op> CreateIntegerBinary(OpContext& ctx) {
   ctx.ExpectDType(b, a.dtype, "B");
   ctx.ExpectDType(y, a.dtype, "output");
   const std::string& op = ctx.node().op;
+  ctx.Expect(IsIntegerOp(op), op + " is not supported on " + ElemTypeName(a.dtype));
   const bool fmod = op == "Mod" && ctx.Int("fmod", 0) != 0;
   ctx.Expect(a.dtype != ElemType::kBool, "arithmetic on bool is not supported");
   ctx.Expect(!a.has_quant && !b.has_quant && !y.has_quant, "8-bit values with quant take the quantized path");
   ctx.Expect(ctx.backend().empty() || ctx.backend() == "own", "integer arithmetic runs on 'own'");
-  const IntKind kind = IntKindOf(op, fmod);
+  bool left = true;
+  if (op == "BitShift") {
+    const std::string dir = ctx.Str("direction", "");
+    ctx.Expect(dir == "LEFT" || dir == "RIGHT", "direction must be 'LEFT' or 'RIGHT'");
+    ctx.Expect(a.dtype == ElemType::kUint8, "BitShift runs on unsigned integers (uint8)");
+    left = dir == "LEFT";
+  }
+  const IntKind kind = IntKindOf(op, fmod, left);
   const std::array<std::vector<size_t>, 2> st = {BroadcastStrides(a.shape, out), BroadcastStrides(b.shape, out)};
   if (a.dtype == ElemType::kFloat32) {
     ctx.Expect(op == "Mod" && fmod, "float32 Mod requires fmod 1");

@@ -1,7 +1,7 @@
 // Elementwise unary ops: Relu, Clip (min, max), Sigmoid, Tanh, HardSigmoid (alpha, beta), HardSwish,
 // LeakyRelu (alpha), Elu (alpha), Sqrt, Exp, Log, Abs, Neg, Erf, Floor, Ceil, Round, Reciprocal, Sign, the trig
 // and hyperbolic functions and their inverses, Softplus, Softsign, Selu (alpha, gamma), ThresholdedRelu (alpha),
-// Celu (alpha).
+// Celu (alpha), Shrink (lambd, bias).
 // float32: XNNPACK *_nc_f32 where it has the op, an own loop otherwise. int8/uint8 (per-tensor quant on input
 // and output): a 256-entry lookup table built at creation from the float64 function, which is exact.
 #include <cmath>
@@ -49,7 +49,8 @@ enum class UnaryKind {
   kSoftsign,
   kSelu,
   kThresholdedRelu,
-  kCelu
+  kCelu,
+  kShrink
 };
 
 const char* const kUnaryNames[] = {"Relu",        "Clip",
@@ -69,7 +70,9 @@ const char* const kUnaryNames[] = {"Relu",        "Clip",
                                    "Acosh",       "Atanh",
                                    "Softplus",    "Softsign",
                                    "Selu",        "ThresholdedRelu",
-                                   "Celu"};
+                                   "Celu",        "Shrink"};
+static_assert(sizeof(kUnaryNames) / sizeof(kUnaryNames[0]) == static_cast<size_t>(UnaryKind::kShrink) + 1,
+              "one name per UnaryKind");
 
 struct UnaryFn {
   std::string op;
@@ -116,6 +119,7 @@ struct UnaryFn {
       case UnaryKind::kSoftsign: return x / (1 + std::fabs(x));
       case UnaryKind::kSelu: return b * (x > 0 ? x : a * (std::exp(x) - 1));
       case UnaryKind::kThresholdedRelu: return x > a ? x : 0;
+      case UnaryKind::kShrink: return x < -a ? x + b : x > a ? x - b : 0;
       case UnaryKind::kCelu: return std::max(0.0, x) + std::min(0.0, a * (std::exp(x / a) - 1));
     }
     return x;
@@ -146,6 +150,9 @@ std::unique_ptr<Op> CreateUnary(OpContext& ctx) {
   } else if (fn.op == "Selu") {
     fn.a = ctx.Float("alpha", 1.67326319217681884765625);
     fn.b = ctx.Float("gamma", 1.05070102214813232421875);
+  } else if (fn.op == "Shrink") {
+    fn.a = ctx.Float("lambd", 0.5);
+    fn.b = ctx.Float("bias", 0.0);
   } else if (fn.op == "Celu") {
     fn.a = ctx.Float("alpha", 1.0);
     ctx.Expect(fn.a != 0, "alpha must not be 0");

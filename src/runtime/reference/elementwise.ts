@@ -1,6 +1,6 @@
 /** Elementwise binary and unary ops, Softmax and reductions, in float64 on real values. */
 import { broadcastIndex, count, encode, real, strides, unravel } from './tensor.js';
-import { activation, num, nums, type RefOp } from './types.js';
+import { activation, num, nums, str, type RefOp } from './types.js';
 
 const BINARY: Record<string, (a: number, b: number) => number> = {
   Add: (a, b) => a + b,
@@ -18,6 +18,13 @@ const BINARY: Record<string, (a: number, b: number) => number> = {
   And: (a, b) => Number(a !== 0 && b !== 0),
   Or: (a, b) => Number(a !== 0 || b !== 0),
   Xor: (a, b) => Number((a !== 0) !== (b !== 0)),
+  PRelu: (a, b) => (a < 0 ? a * b : a),
+};
+
+/** BitShift on uint8: shifting by 8 or more gives 0. */
+export const bitShift: RefOp = (ins, outs, attrs) => {
+  const left = str(attrs, 'direction', '') === 'LEFT';
+  return binary('BitShift', (a, b) => (b >= 8 ? 0 : left ? (a << b) & 255 : a >> b))(ins, outs, attrs);
 };
 
 /** Mod: fmod 1 keeps the dividend's sign (C fmod), fmod 0 the divisor's (Python); integer division by 0 throws. */
@@ -120,6 +127,7 @@ export function unaryFn(op: string, attrs: Record<string, unknown>): (x: number)
     case 'Selu': { const al = a('alpha', SELU_ALPHA), g = a('gamma', SELU_GAMMA); return (x) => g * (x > 0 ? x : al * (Math.exp(x) - 1)); }
     case 'ThresholdedRelu': { const al = a('alpha', 1); return (x) => (x > al ? x : 0); }
     case 'Celu': { const al = a('alpha', 1); return (x) => Math.max(0, x) + Math.min(0, al * (Math.exp(x / al) - 1)); }
+    case 'Shrink': { const l = a('lambd', 0.5), b = a('bias', 0); return (x) => (x < -l ? x + b : x > l ? x - b : 0); }
     case 'Not': return (x) => Number(x === 0);
     case 'IsNaN': return (x) => Number(Number.isNaN(x));
     case 'IsInf': { const pos = a('detectPositive', 1), neg = a('detectNegative', 1); return (x) => Number((x === Infinity && pos !== 0) || (x === -Infinity && neg !== 0)); }

@@ -6,7 +6,7 @@
  */
 import type { Plan, PlanTypedArray } from '../plan.js';
 import { averagePool, conv, convTranspose, globalAveragePool, maxPool } from './conv.js';
-import { argReduce, binary, hardmax, mod, reduce, REDUCE_OPS, softmax, unary, where } from './elementwise.js';
+import { argReduce, binary, bitShift, hardmax, mod, reduce, REDUCE_OPS, softmax, unary, where } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
 import { INDEXING_OPS } from './indexing.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
@@ -16,7 +16,7 @@ import type { RefOp } from './types.js';
 
 const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round',
   'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign',
-  'Selu', 'ThresholdedRelu', 'Celu', 'Not', 'IsNaN', 'IsInf'];
+  'Selu', 'ThresholdedRelu', 'Celu', 'Not', 'IsNaN', 'IsInf', 'Shrink'];
 
 export const REFERENCE_OPS: Record<string, RefOp> = {
   Conv: conv,
@@ -55,6 +55,8 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ArgMin: argReduce(false),
   Hardmax: hardmax,
   ...INDEXING_OPS,
+  PRelu: binary('PRelu'),
+  BitShift: bitShift,
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */

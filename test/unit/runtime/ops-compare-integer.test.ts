@@ -115,6 +115,17 @@ describe('integer arithmetic', () => {
     for (const fmod of [0, 1]) await exact(single('Mod', [v('int64', [2, 5]), v('int64', [5])], [v('int64', [2, 5])], { fmod }), [ints('int64', 10, 5, -50, 50), ints('int64', 5, 6, 1, 9)]);
     await exact(single('Mod', [v('float32', [8]), v('float32', [8])], [v('float32', [8])], { fmod: 1 }), [randomFloat(8, 7, -5, 5), randomFloat(8, 8, 0.5, 2)], /own:fmod_f32/);
   });
+  it('BitShift on uint8 left and right, shifts of 8 or more give 0', async () => {
+    const a = Uint8Array.of(1, 255, 16, 3, 128, 7), b = Uint8Array.of(1, 1, 3, 7, 8, 0);
+    const left = createPlan(single('BitShift', [v('uint8', [6]), v('uint8', [6])], [v('uint8', [6])], { direction: 'LEFT' }));
+    expect(Array.from(left.runSync([a, b])[0] as Uint8Array)).toEqual([2, 254, 128, 128, 0, 7]);
+    await exact(single('BitShift', [v('uint8', [6]), v('uint8', [6])], [v('uint8', [6])], { direction: 'RIGHT' }), [a, b]);
+    await exact(single('BitShift', [v('uint8', [6]), v('uint8', [6])], [v('uint8', [6])], { direction: 'LEFT' }), [a, b]);
+    expect(() => createPlan(single('BitShift', [v('uint8', [6]), v('uint8', [6])], [v('uint8', [6])], { direction: 'left' }))).toThrow("node 'bitshift0' (BitShift): direction must be 'LEFT' or 'RIGHT'");
+  });
+  it('PRelu on int32 is refused at creation', () => {
+    expect(() => createPlan(single('PRelu', [v('int32', [3]), v('int32', [3])], [v('int32', [3])]))).toThrow("node 'prelu0' (PRelu): PRelu is not supported on int32");
+  });
   it('int8 / uint8 without quant are plain integers (wrap around)', async () => {
     const p = createPlan(single('Add', [v('uint8', [3]), v('uint8', [3])], [v('uint8', [3])]));
     expect(Array.from(p.runSync([Uint8Array.of(250, 1, 7), Uint8Array.of(10, 2, 3)])[0] as Uint8Array)).toEqual([4, 3, 10]);
