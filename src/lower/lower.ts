@@ -128,6 +128,9 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
   if (FLOAT_ONLY.has(n.opType) && n.inputs.some((v, i) => i === 0 && v && fedAtRun(v) && v.elemType !== 1)) return `${op} on non-float32 inputs`;
   if ((CREATE_TIME_INPUTS[n.opType] ?? []).some((i) => fedAtRun(n.input(i)))) return `${op} with axes/pads/bounds given at run time`;
   if (n.opType === 'Dropout' && (n.input(2) || n.output(1))) return `${op} in training mode or with a mask output`;
+  // A plan value has rank <= 8: a longer shape input can never be folded, whatever value is fed.
+  const shapeLength = n.opType === 'ConstantOfShape' ? n.input(0)?.shape?.[0] : undefined;
+  if (typeof shapeLength === 'number' && shapeLength > 8) return `${op} of rank ${shapeLength} (at most 8)`;
   const rank = n.input(0)?.shape?.length;
   if (rank !== undefined && (n.opType === 'Conv' || n.opType === 'MaxPool' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') && rank !== 3 && rank !== 4) {
     return `${op} on ${rank - 2}-D data (1-D and 2-D only)`;

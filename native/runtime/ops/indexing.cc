@@ -8,6 +8,7 @@
 //     [-depth, depth) give an all-off row.
 //   TopK (axis, largest 1): X -> values, int64 indices; k from the outputs' shape; sorted, ties by lower index.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -285,8 +286,12 @@ std::unique_ptr<Op> CreateOneHot(OpContext& ctx) {
       for (int64_t d = 0; d < depth; ++d)
         for (size_t i = 0; i < inner; ++i) {
           const size_t j = o * inner + i;
-          int64_t k = it == ElemType::kFloat32 ? static_cast<int64_t>(static_cast<const float*>(I)[j])
-                                               : LoadIndex(I, it == ElemType::kInt64, j);
+          int64_t k = -depth - 1;  // a NaN or huge float index matches no position
+          if (it != ElemType::kFloat32) {
+            k = LoadIndex(I, it == ElemType::kInt64, j);
+          } else if (std::fabs(static_cast<const float*>(I)[j]) < static_cast<float>(depth) + 1) {
+            k = static_cast<int64_t>(static_cast<const float*>(I)[j]);
+          }
           if (k < 0) k += depth;
           std::memcpy(Y + ((o * depth + d) * inner + i) * elem, V + (k == d ? elem : 0), elem);
         }

@@ -1,11 +1,12 @@
 // Integer elementwise arithmetic with numpy broadcasting (own kernel): Add, Sub, Mul, Div, Max, Min, Pow, Mod on
 // int32 / int64 and on int8 / uint8 values that carry no quant (plain integers); Mod on float32 too.
 //   Add / Sub / Mul wrap around like the C++ unsigned arithmetic of the type; Div truncates toward zero;
-//   Pow is std::pow in double converted back (as onnxruntime does); Mod (fmod 0) takes the divisor's sign like
-//   Python, fmod 1 the dividend's like C. float32 Mod requires fmod 1 (ONNX). An integer division or Mod by zero
+//   Pow is std::pow in double converted back (as onnxruntime does; saturating); Mod (fmod 0) takes the divisor's sign
+//   like Python, fmod 1 the dividend's like C. float32 Mod requires fmod 1 (ONNX). An integer division or Mod by zero
 //   rejects the run with ERR_OCTET_DIVISION_BY_ZERO. BitShift (direction LEFT|RIGHT) on uint8; shifting by the
 //   type's width or more gives 0.
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "runtime/op.h"
@@ -47,7 +48,13 @@ T ApplyInt(IntKind k, T a, T b) {
     case IntKind::kMul: return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
     case IntKind::kMax: return std::max(a, b);
     case IntKind::kMin: return std::min(a, b);
-    case IntKind::kPow: return static_cast<T>(std::pow(static_cast<double>(a), static_cast<double>(b)));
+    case IntKind::kPow: {
+      // Saturate instead of the undefined conversion of an out-of-range double.
+      const double p = std::pow(static_cast<double>(a), static_cast<double>(b));
+      if (!(p >= static_cast<double>(std::numeric_limits<T>::lowest()))) return std::numeric_limits<T>::lowest();
+      if (p >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+      return static_cast<T>(p);
+    }
     case IntKind::kShiftLeft:
       return b >= static_cast<T>(sizeof(T) * 8) ? T(0) : static_cast<T>(static_cast<U>(a) << static_cast<U>(b));
     case IntKind::kShiftRight:
