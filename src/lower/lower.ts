@@ -127,7 +127,7 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
   }
   if (FLOAT_ONLY.has(n.opType) && n.inputs.some((v, i) => i === 0 && v && fedAtRun(v) && v.elemType !== 1)) return `${op} on non-float32 inputs`;
   if ((CREATE_TIME_INPUTS[n.opType] ?? []).some((i) => fedAtRun(n.input(i)))) return `${op} with axes/pads/bounds given at run time`;
-  if (n.opType === 'Dropout' && (n.input(2) || n.output(1))) return `${op} in training mode or with a mask output`;
+  if (n.opType === 'Dropout' && n.input(2) && n.graph.constantOf(n.input(2))?.toNumbers()[0] !== 0) return `${op} in training mode`;
   // A plan value has rank <= 8: a longer shape input can never be folded, whatever value is fed.
   const shapeLength = n.opType === 'ConstantOfShape' ? n.input(0)?.shape?.[0] : undefined;
   if (typeof shapeLength === 'number' && shapeLength > 8) return `${op} of rank ${shapeLength} (at most 8)`;
@@ -305,9 +305,13 @@ export class Lowering {
     const xin = (): number => this.b.get(x, 'plain');
     switch (op) {
       case 'Identity':
-      case 'Dropout':
+      case 'Dropout': {
         this.b.alias(y, this.b.current(x) ?? 'plain', this.b.get(x, this.b.current(x) ?? 'plain'));
+        // Inference-mode Dropout keeps every element: its mask is all true.
+        const mask = node.output(1);
+        if (mask) this.b.alias(mask, 'plain', this.b.addConstant(mask.name, 'bool', staticShape(mask), new Uint8Array(staticShape(mask).reduce((a, d) => a * d, 1)).fill(1)));
         return;
+      }
       case 'Reshape':
       case 'Flatten':
       case 'Squeeze':
