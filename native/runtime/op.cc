@@ -53,7 +53,8 @@ void OpContext::ExpectPerTensorQuant(const ValueDesc& v, const char* what) const
 void OpContext::ExpectSameQuant(const ValueDesc& a, const ValueDesc& b) const {
   Expect(a.dtype == b.dtype,
          "'" + b.name + "' must have the dtype of '" + a.name + "' (" + ElemTypeName(a.dtype) + ")");
-  if (!IsQuantized8(a.dtype)) return;
+  // Plain 8-bit integers (neither side quantized) move like any other integer.
+  if (!IsQuantized8(a.dtype) || (!a.has_quant && !b.has_quant)) return;
   Expect(a.has_quant && b.has_quant, "'" + a.name + "' and '" + b.name + "' need quant parameters");
   Expect(a.quant.scale == b.quant.scale && a.quant.zero_point == b.quant.zero_point,
          "'" + b.name + "' must have the quant parameters of '" + a.name +

@@ -13,13 +13,17 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import type { FusedActivation } from '../passes/tag-activations.js';
-import type { Plan, PlanAttr, PlanBackend } from '../runtime/plan.js';
+import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType, type PlanTypedArray } from '../runtime/plan.js';
+import { broadcastShapes } from '../runtime/reference/tensor.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
 import { inferShapes } from '../ir/shape-inference.js';
+import { evaluateNode } from '../ir/evaluate.js';
+import type { Tensor as IrTensor } from '../ir/tensor.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
+import { SELU_ALPHA, SELU_GAMMA } from '../runtime/reference/elementwise.js';
 
 export interface LowerOptions {
   threads: number;
@@ -36,15 +40,35 @@ export interface LoweredModel {
   int8Nodes: number;
 }
 
+/** Unary math ops without attributes, lowered one-to-one (plan op of the same name). */
+const UNARY_MATH = ['Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign'];
+/** Comparisons and logic with a bool output, and Where: lowered one-to-one. */
+const COMPARE = ['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Where'];
+/** Variadic ONNX ops → the binary plan op they chain. */
+const VARIADIC: Record<string, 'Add' | 'Max' | 'Min'> = { Sum: 'Add', Mean: 'Add', Max: 'Max', Min: 'Min' };
+/** Reductions over `axes` (attribute, or input 1 from opset 18). */
+const REDUCE = ['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
 /** Ops that run on NHWC data when their input is 4-D. */
 const NHWC_OPS = new Set(['Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 /** Ops whose result does not depend on layout, so they run in whatever layout their inputs have. */
 const ELEMENTWISE = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Pow', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
   'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', 'Cast',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu',
+  ...COMPARE, 'Not', 'IsNaN', 'IsInf', 'Mod', 'Sum', 'Mean', 'PRelu', 'Shrink', 'BitShift',
 ]);
-const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round']);
-const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+const UNARY_DIRECT = new Set(['Relu', 'Sigmoid', 'Tanh', 'HardSwish', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round', ...UNARY_MATH, 'Not', 'IsNaN']);
+/** Unary ops with float attributes: ONNX name → plan attribute defaults (the plan op has the same name). */
+const UNARY_ATTRS: Record<string, Record<string, number>> = {
+  HardSigmoid: { alpha: 0.2, beta: 0.5 },
+  LeakyRelu: { alpha: 0.01 },
+  Elu: { alpha: 1 },
+  Selu: { alpha: SELU_ALPHA, gamma: SELU_GAMMA },
+  ThresholdedRelu: { alpha: 1 },
+  Celu: { alpha: 1 },
+  Shrink: { lambd: 0.5, bias: 0 },
+};
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'PRelu', ...COMPARE]);
 
 /** What lowering accepts, for the create()-time support check. */
 export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
@@ -53,23 +77,30 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
   'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
   'BatchNormalization',
+  ...REDUCE, 'ArgMax', 'ArgMin', 'Hardmax',
+  'GatherElements', 'ScatterElements', 'Scatter', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
+  'DepthToSpace', 'SpaceToDepth', 'EyeLike', 'Range', 'ConstantOfShape', 'GlobalMaxPool', 'Size',
 ]);
 
 /** Nodes the runtime cannot run: listed at create() time, never discovered at run(). */
 /** Ops whose data inputs must be float32 (8-bit data reaches them only through DequantizeLinear). */
 const FLOAT_ONLY = new Set([
-  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Clip', 'Relu', 'Sigmoid',
+  'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Relu', 'Sigmoid',
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
+  ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu', ...REDUCE, 'Hardmax', 'PRelu', 'Shrink',
 ]);
 /**
  * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
  * Squeeze, Split and Resize only need their output shapes, which shape inference provides.)
  */
 const CREATE_TIME_INPUTS: Record<string, number[]> = {
-  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Clip: [1, 2],
+  Slice: [1, 2, 3, 4], Pad: [1, 2, 3], ...Object.fromEntries(REDUCE.map((op) => [op, [1]])), Clip: [1, 2],
   // Resize maps coordinates with the scale values themselves.
   Resize: [2],
+  Trilu: [1], TopK: [1], OneHot: [1],
+  // Folded to constants by fold-constants (their output shape depends on these values).
+  Range: [0, 1, 2], ConstantOfShape: [0],
 };
 
 /** Why the runtime cannot run `n`, or undefined when it can. `frozen`: graph inputs folded into each plan. */
@@ -95,9 +126,11 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     if (!constant) return `${op} with non-constant weights`;
   }
   if (FLOAT_ONLY.has(n.opType) && n.inputs.some((v, i) => i === 0 && v && fedAtRun(v) && v.elemType !== 1)) return `${op} on non-float32 inputs`;
-  if (n.opType === 'Pow' && n.input(1) && fedAtRun(n.input(1)) && n.input(1)!.elemType !== 1) return `${op} with a non-float32 exponent`;
   if ((CREATE_TIME_INPUTS[n.opType] ?? []).some((i) => fedAtRun(n.input(i)))) return `${op} with axes/pads/bounds given at run time`;
-  if (n.opType === 'Dropout' && (n.input(2) || n.output(1))) return `${op} in training mode or with a mask output`;
+  if (n.opType === 'Dropout' && n.input(2) && n.graph.constantOf(n.input(2))?.toNumbers()[0] !== 0) return `${op} in training mode`;
+  // A plan value has rank <= 8: a longer shape input can never be folded, whatever value is fed.
+  const shapeLength = n.opType === 'ConstantOfShape' ? n.input(0)?.shape?.[0] : undefined;
+  if (typeof shapeLength === 'number' && shapeLength > 8) return `${op} of rank ${shapeLength} (at most 8)`;
   const rank = n.input(0)?.shape?.length;
   if (rank !== undefined && (n.opType === 'Conv' || n.opType === 'MaxPool' || n.opType === 'AveragePool' || n.opType === 'GlobalAveragePool') && rank !== 3 && rank !== 4) {
     return `${op} on ${rank - 2}-D data (1-D and 2-D only)`;
@@ -135,11 +168,13 @@ export class Lowering {
   readonly b: PlanBuilder;
   readonly graph: Graph;
   readonly options: LowerOptions;
+  readonly opset: number;
   /** Nodes already lowered as part of a pattern. */
   readonly done = new Set<Node>();
 
   constructor(model: Model, options: LowerOptions) {
     this.graph = model.graph;
+    this.opset = model.opsetVersion() ?? 13;
     this.options = options;
     this.b = new PlanBuilder(options.threads);
   }
@@ -235,10 +270,11 @@ export class Lowering {
     const x = node.input(0);
     const y = node.output(0);
     const name = node.name || `${op}_${this.b.plan.nodes.length}`;
-    if (op === 'Constant' || op === 'Shape') {
+    if (op === 'Constant' || op === 'Shape' || op === 'Range' || op === 'ConstantOfShape') {
       if (!y || y.isConstant) return;
-      // A Constant that is a graph output stays a node: its value becomes a plan constant.
-      const t = op === 'Constant' ? node.getTensor('value') : undefined;
+      // A Constant (or a Range / ConstantOfShape of constants) that is a graph output stays a node, which
+      // fold-constants leaves alone: its value becomes a plan constant here.
+      const t = op === 'Constant' ? node.getTensor('value') : op === 'Shape' ? undefined : this.evaluateConstant(node);
       if (!t) throw new OnnxError(`${node.label} was not folded to a constant`, { node: node.id });
       const dtype = planDType(t.dtype, `constant '${y.name}'`);
       this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [...t.dims], tensorData(t, dtype)));
@@ -269,9 +305,13 @@ export class Lowering {
     const xin = (): number => this.b.get(x, 'plain');
     switch (op) {
       case 'Identity':
-      case 'Dropout':
+      case 'Dropout': {
         this.b.alias(y, this.b.current(x) ?? 'plain', this.b.get(x, this.b.current(x) ?? 'plain'));
+        // Inference-mode Dropout keeps every element: its mask is all true.
+        const mask = node.output(1);
+        if (mask) this.b.alias(mask, 'plain', this.b.addConstant(mask.name, 'bool', staticShape(mask), new Uint8Array(staticShape(mask).reduce((a, d) => a * d, 1)).fill(1)));
         return;
+      }
       case 'Reshape':
       case 'Flatten':
       case 'Squeeze':
@@ -304,10 +344,105 @@ export class Lowering {
         this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis });
         return;
       }
+      case 'ArgMax':
+      case 'ArgMin': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis, keepdims: node.getInt('keepdims', 1), selectLastIndex: node.getInt('select_last_index', 0) });
+        return;
+      }
+      case 'GatherElements':
+      case 'ScatterElements':
+      case 'Scatter': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', 0);
+        if (axis < 0) axis += rank;
+        const scatter = op !== 'GatherElements';
+        const ins = node.inputs.map((v) => this.b.get(v!, 'plain'));
+        const reduction = node.getString('reduction', 'none');
+        this.b.addNode(name, scatter ? 'ScatterElements' : 'GatherElements', ins, [this.out(y, 'plain')], { axis, ...(scatter && reduction !== 'none' ? { reduction } : {}) });
+        return;
+      }
+      case 'GatherND':
+      case 'ScatterND': {
+        const ins = node.inputs.map((v) => this.b.get(v!, 'plain'));
+        const attrs: Record<string, PlanAttr> = op === 'GatherND' ? { batchDims: node.getInt('batch_dims', 0) } : {};
+        const reduction = node.getString('reduction', 'none');
+        if (op === 'ScatterND' && reduction !== 'none') attrs.reduction = reduction;
+        this.b.addNode(name, op, ins, [this.out(y, 'plain')], attrs);
+        return;
+      }
+      case 'Trilu': {
+        const k = node.input(1) ? this.graph.constantOf(node.input(1))?.toNumbers()[0] : 0;
+        if (k === undefined) throw new OnnxError(`${node.label}: k must be constant`, { node: node.id });
+        this.b.addNode(name, 'Trilu', [xin()], [this.out(y, 'plain')], { upper: node.getInt('upper', 1), k });
+        return;
+      }
+      case 'Expand':
+      case 'Tile':
+        // The target shape / repeats are in the output's static shape.
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')]);
+        return;
+      case 'OneHot': {
+        const rank = staticShape(y).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, 'OneHot', [xin(), this.b.get(node.input(2)!, 'plain')], [this.out(y, 'plain')], { axis });
+        return;
+      }
+      case 'TopK': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        const outs = node.outputs.map((v) => (v ? this.out(v, 'plain') : -1));
+        if (outs.includes(-1)) throw new OnnxError(`${node.label}: both outputs of TopK must be kept`, { node: node.id });
+        this.b.addNode(name, 'TopK', [xin()], outs, { axis, largest: node.getInt('largest', 1) });
+        return;
+      }
+      case 'GlobalMaxPool': {
+        // ReduceMax over the spatial axes, kept.
+        const rank = staticShape(x).length;
+        this.b.addNode(name, 'ReduceMax', [xin()], [this.out(y, 'plain')], { axes: [...Array(rank - 2).keys()].map((d) => d + 2), keepdims: 1 });
+        return;
+      }
+      case 'Size': {
+        const n = staticShape(x).reduce((a, d) => a * d, 1);
+        this.b.alias(y, 'plain', this.b.addConstant(y.name, 'int64', [], BigInt64Array.of(BigInt(n))));
+        return;
+      }
+      case 'DepthToSpace':
+      case 'SpaceToDepth':
+        this.lowerSpaceDepth(node, name);
+        return;
+      case 'EyeLike': {
+        // The result depends on the input's shape only: a constant.
+        const [rows, cols] = staticShape(y);
+        const k = node.getInt('k', 0);
+        const dtype = planDType(y.elemType, `value '${y.name}'`);
+        const data = new Float64Array(rows * cols);
+        for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) data[i * cols + i + k] = 1;
+        const typed = dtype === 'int64' ? BigInt64Array.from(data, (v) => BigInt(v)) : (arrayTypeOf(dtype) as Float32ArrayConstructor).from(data);
+        this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [rows, cols], typed));
+        return;
+      }
+      case 'Hardmax': {
+        const rank = staticShape(x).length;
+        let axis = node.getInt('axis', -1);
+        if (axis < 0) axis += rank;
+        this.b.addNode(name, op, [xin()], [this.out(y, 'plain')], { axis });
+        return;
+      }
       case 'ReduceMean':
       case 'ReduceSum':
       case 'ReduceMax':
-      case 'ReduceMin': {
+      case 'ReduceMin':
+      case 'ReduceProd':
+      case 'ReduceL1':
+      case 'ReduceL2':
+      case 'ReduceSumSquare':
+      case 'ReduceLogSum':
+      case 'ReduceLogSumExp': {
         const rank = staticShape(x).length;
         const axesT = this.graph.constantOf(node.input(1));
         let axes = axesT ? axesT.toNumbers() : node.getInts('axes', []);
@@ -406,6 +541,38 @@ export class Lowering {
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
+  }
+
+  /**
+   * DepthToSpace / SpaceToDepth as Reshape → Transpose → Reshape (rank 6):
+   *   DepthToSpace DCR: [N, b, b, C/b², H, W] perm [0, 3, 4, 1, 5, 2];  CRD: [N, C/b², b, b, H, W] perm [0, 1, 4, 2, 5, 3]
+   *   SpaceToDepth:     [N, C, H/b, b, W/b, b] perm [0, 3, 5, 1, 2, 4]
+   */
+  private lowerSpaceDepth(node: Node, name: string): void {
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const [n, c, h, w] = staticShape(x);
+    const bs = node.getInt('blocksize');
+    let shape6: number[];
+    let perm: number[];
+    if (node.opType === 'SpaceToDepth') {
+      shape6 = [n, c, h / bs, bs, w / bs, bs];
+      perm = [0, 3, 5, 1, 2, 4];
+    } else if (node.getString('mode', 'DCR') === 'CRD') {
+      shape6 = [n, c / (bs * bs), bs, bs, h, w];
+      perm = [0, 1, 4, 2, 5, 3];
+    } else {
+      shape6 = [n, bs, bs, c / (bs * bs), h, w];
+      perm = [0, 3, 4, 1, 5, 2];
+    }
+    const xid = this.b.get(x, 'plain');
+    const dtype = this.b.plan.values[xid].dtype;
+    const quant = this.b.plan.values[xid].quant;
+    const a = this.b.addValue({ name: `${x.name}:6d`, dtype, shape: shape6, ...(quant ? { quant } : {}) });
+    const t = this.b.addValue({ name: `${y.name}:6d`, dtype, shape: permute(shape6, perm), ...(quant ? { quant } : {}) });
+    this.b.addNode(`${name}:split`, 'Reshape', [xid], [a]);
+    this.b.addNode(name, 'Transpose', [a], [t], { perm });
+    this.b.addNode(`${name}:merge`, 'Reshape', [t], [this.out(y, 'plain')]);
   }
 
   /** Reflect / edge padding as Slices (negative steps mirror) and a Concat, one axis at a time. */
@@ -610,18 +777,41 @@ export class Lowering {
       this.b.addNode(name, op as never, ins, [this.out(y, layout)]);
       return;
     }
+    const shapeOf = (id: number): number[] => this.b.plan.values[id].shape;
     switch (op) {
+      case 'Sum':
+      case 'Mean':
       case 'Max':
       case 'Min': {
-        // Variadic in ONNX, binary in the plan.
+        // Variadic in ONNX, binary in the plan; intermediate results take the broadcast shape so far.
+        const mean = op === 'Mean' && ins.length > 1;
+        const yId = this.out(y, layout);
         let acc = ins[0];
         for (let i = 1; i < ins.length; i++) {
-          const last = i === ins.length - 1;
-          const next = last ? this.out(y, layout) : this.b.addValue({ ...this.b.plan.values[ins[0]], name: `${y.name}:${i}`, data: undefined });
-          this.b.addNode(`${name}:${i}`, op, [acc, ins[i]], [next]);
+          const last = i === ins.length - 1 && !mean;
+          const shape = broadcastShapes(shapeOf(acc), shapeOf(ins[i])) ?? shapeOf(yId);
+          const next = last ? yId : this.b.addValue({ ...this.b.plan.values[yId], shape, name: `${y.name}:${i}`, data: undefined });
+          this.b.addNode(`${name}:${i}`, VARIADIC[op], [acc, ins[i]], [next]);
           acc = next;
         }
-        if (ins.length === 1) this.b.addNode(name, 'Identity', [ins[0]], [this.out(y, layout)]);
+        if (mean) this.b.addNode(name, 'Mul', [acc, this.b.addConstant(`${name}:1/n`, 'float32', [], Float32Array.of(1 / ins.length))], [yId]);
+        if (ins.length === 1) this.b.addNode(name, 'Identity', [ins[0]], [yId]);
+        return;
+      }
+      case 'Pow': {
+        // The exponent may have another type than the base: integer bases compute in float32 and cast back.
+        const base = this.b.plan.values[ins[0]];
+        const exp = this.b.plan.values[ins[1]];
+        const yId = this.out(y, layout);
+        if (exp.dtype === base.dtype) {
+          this.b.addNode(name, 'Pow', ins, [yId]);
+        } else if (base.dtype === 'float32') {
+          this.b.addNode(name, 'Pow', [ins[0], this.castValue(ins[1], 'float32', `${name}:exp`)], [yId]);
+        } else {
+          const r = this.b.addValue({ name: `${y.name}:f32`, dtype: 'float32', shape: shapeOf(yId) });
+          this.b.addNode(name, 'Pow', [this.castValue(ins[0], 'float32', `${name}:base`), this.castValue(ins[1], 'float32', `${name}:exp`)], [r]);
+          this.b.addNode(`${name}:cast`, 'Cast', [r], [yId]);
+        }
         return;
       }
       case 'Clip': {
@@ -630,24 +820,66 @@ export class Lowering {
         if ((node.input(1) && min === undefined) || (node.input(2) && max === undefined)) {
           throw new OnnxError(`${node.label}: Clip bounds must be constant`, { node: node.id });
         }
+        const x = this.b.plan.values[ins[0]];
+        if (x.dtype !== 'float32' && !x.quant) {
+          // Plain integers: Max with the lower bound, then Min with the upper one.
+          const yId = this.out(y, layout);
+          const bounds = ([['Max', min], ['Min', max]] as const).filter(([, v]) => v !== undefined);
+          let acc = ins[0];
+          bounds.forEach(([bop, v], i) => {
+            const c = this.b.addConstant(`${name}:${bop}`, x.dtype, [], tensorOfNumber(x.dtype, v!));
+            const next = i === bounds.length - 1 ? yId : this.b.addValue({ ...x, name: `${y.name}:${bop}`, data: undefined });
+            this.b.addNode(`${name}:${bop}`, bop, [acc, c], [next]);
+            acc = next;
+          });
+          if (bounds.length === 0) this.b.addNode(name, 'Identity', [ins[0]], [yId]);
+          return;
+        }
         this.b.addNode(name, 'Clip', [ins[0]], [this.out(y, layout)], { ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
         return;
       }
+      case 'Mod':
+        this.b.addNode(name, 'Mod', ins, [this.out(y, layout)], { fmod: node.getInt('fmod', 0) });
+        return;
+      case 'BitShift':
+        this.b.addNode(name, 'BitShift', ins, [this.out(y, layout)], { direction: node.getString('direction', '') });
+        return;
+      case 'IsInf':
+        this.b.addNode(name, 'IsInf', ins, [this.out(y, layout)], { detectPositive: node.getInt('detect_positive', 1), detectNegative: node.getInt('detect_negative', 1) });
+        return;
       case 'HardSigmoid':
-        this.b.addNode(name, 'HardSigmoid', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.2), beta: node.getFloat('beta', 0.5) });
-        return;
       case 'LeakyRelu':
-        this.b.addNode(name, 'LeakyRelu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 0.01) });
-        return;
       case 'Elu':
-        this.b.addNode(name, 'Elu', [ins[0]], [this.out(y, layout)], { alpha: node.getFloat('alpha', 1) });
+      case 'Selu':
+      case 'ThresholdedRelu':
+      case 'Celu':
+      case 'Shrink': {
+        const attrs = Object.fromEntries(Object.entries(UNARY_ATTRS[op]).map(([k, def]) => [k, node.getFloat(k, def)]));
+        this.b.addNode(name, op, [ins[0]], [this.out(y, layout)], attrs);
         return;
+      }
       case 'Cast':
         this.b.addNode(name, 'Cast', [ins[0]], [this.out(y, layout)]);
         return;
       default:
         throw new OnnxError(`the runtime does not support ${op} (${node.label})`, { node: node.id });
     }
+  }
+
+  /** The output of a node whose inputs are all constants, computed now (undefined when it cannot be). */
+  private evaluateConstant(node: Node): IrTensor | undefined {
+    const inputs = node.inputs.map((v) => (v ? (this.graph.constantOf(v) ?? null) : null));
+    if (node.inputs.some((v, i) => v && !inputs[i])) return undefined;
+    return evaluateNode(node, inputs, this.opset)?.[0];
+  }
+
+  /** `id` converted to `dtype` by a Cast node (values of that dtype pass through). */
+  castValue(id: number, dtype: PlanDType, name: string): number {
+    const v = this.b.plan.values[id];
+    if (v.dtype === dtype) return id;
+    const out = this.b.addValue({ name: `${v.name}:${dtype}`, dtype, shape: v.shape });
+    this.b.addNode(name, 'Cast', [id], [out]);
+    return out;
   }
 
   private lowerGemm(node: Node, name: string): void {
@@ -803,6 +1035,11 @@ export class Lowering {
     if (!xv.quant) xv.quant = layout === 'nhwc' && quant.axis !== undefined ? { ...quant, axis: TO_NHWC.indexOf(quant.axis) } : quant;
     this.b.addNode(name, 'DequantizeLinear', [xid], [this.out(y, layout)]);
   }
+}
+
+/** A one-element typed array of `dtype` holding `v`. */
+function tensorOfNumber(dtype: PlanDType, v: number): PlanTypedArray {
+  return dtype === 'int64' ? BigInt64Array.of(BigInt(Math.trunc(v))) : (arrayTypeOf(dtype) as Float32ArrayConstructor).of(v);
 }
 
 /** ConvTranspose weights [C_in, C_out/g, kh, kw] in the plan's per-group [C_out, kh, kw, C_in/g] order. */

@@ -47,6 +47,8 @@ const PARAMETER_SLOTS: Record<string, number[]> = {
   Conv: [1, 2], ConvTranspose: [1, 2], Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Clip: [1, 2], Resize: [1, 2, 3],
   ReduceMean: [1], ReduceSum: [1], ReduceMax: [1], ReduceMin: [1], Reshape: [1], Squeeze: [1], Unsqueeze: [1], Split: [1],
   MatMulInteger: [2, 3], ConvInteger: [1, 2, 3],
+  ReduceProd: [1], ReduceL1: [1], ReduceL2: [1], ReduceSumSquare: [1], ReduceLogSum: [1], ReduceLogSumExp: [1],
+  Trilu: [1], TopK: [1], OneHot: [1], Tile: [1], Expand: [1], Range: [0, 1, 2], ConstantOfShape: [0],
 };
 
 function isParameterInput(v: Value): boolean {
@@ -70,7 +72,7 @@ function toIrTensor(name: string, t: Tensor): IrTensor {
 const FOLDABLE = new Set([
   'If', 'Constant', 'Identity', 'Shape', 'Cast', 'Gather', 'Concat', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten',
   'Slice', 'ConstantOfShape', 'Expand', 'Transpose', 'Where', 'Size', 'Equal', 'Less', 'Greater',
-  'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Add', 'Sub', 'Mul', 'Div',
+  'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Not', 'Add', 'Sub', 'Mul', 'Div', 'Range',
 ]);
 
 function foldableOnceFrozen(model: Model, node: import('../ir/node.js').Node): boolean {

@@ -68,6 +68,16 @@ export const PLAN_OPS = [
   'MaxPool', 'Min', 'Mul', 'Neg', 'Pad', 'Pow', 'QuantizeLinear', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceSum',
   'Relu', 'Reshape', 'Resize', 'Round', 'Sigmoid', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Tanh',
   'Transpose', 'Unsqueeze',
+  // Unary math (unary.cc)
+  'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh',
+  'Softplus', 'Softsign', 'Selu', 'ThresholdedRelu', 'Celu',
+  // Integer arithmetic, comparisons, logic (integer_binary.cc, compare.cc)
+  'Mod', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf', 'Where',
+  // Reductions (reduce.cc, arg_reduce.cc)
+  'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ArgMax', 'ArgMin', 'Hardmax',
+  // Indexing and broadcasting data movement (indexing.cc)
+  'GatherElements', 'ScatterElements', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
+  'PRelu', 'Shrink', 'BitShift',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

@@ -1,7 +1,7 @@
-// Elementwise binary ops with numpy broadcasting: Add, Sub, Mul, Div, Max, Min, Pow (and PRelu-free Equal-free
-// arithmetic only). float32 runs XNNPACK *_nd_f32 (Pow: own kernel). int8/uint8 Add / Sub / Mul run XNNPACK
-// qs8 / qu8 *_nd operators; other int8 ops (and backend 'own') dequantize, compute in float, requantize.
-// Attributes: activationMin / activationMax (fused clamp).
+// Elementwise binary ops with numpy broadcasting: Add, Sub, Mul, Div, Max, Min, Pow, PRelu (slope B). float32 runs
+// XNNPACK *_nd_f32 (Pow: own kernel). int8/uint8 Add / Sub / Mul run XNNPACK qs8 / qu8 *_nd operators; other int8 ops
+// (and backend 'own') dequantize, compute in float, requantize. Attributes: activationMin / activationMax (fused
+// clamp).
 #include <cmath>
 
 #include "runtime/ops/broadcast.h"
@@ -12,7 +12,7 @@ namespace runtime {
 
 namespace {
 
-enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow };
+enum class BinaryKind { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow, kPRelu };
 
 BinaryKind KindOf(const std::string& op) {
   if (op == "Add") return BinaryKind::kAdd;
@@ -21,6 +21,7 @@ BinaryKind KindOf(const std::string& op) {
   if (op == "Div") return BinaryKind::kDiv;
   if (op == "Max") return BinaryKind::kMax;
   if (op == "Min") return BinaryKind::kMin;
+  if (op == "PRelu") return BinaryKind::kPRelu;
   return BinaryKind::kPow;
 }
 
@@ -33,6 +34,7 @@ inline double Apply(BinaryKind k, double a, double b) {
     case BinaryKind::kMax: return std::max(a, b);
     case BinaryKind::kMin: return std::min(a, b);
     case BinaryKind::kPow: return std::pow(a, b);
+    case BinaryKind::kPRelu: return a < 0 ? a * b : a;
   }
   return 0;
 }
@@ -43,6 +45,12 @@ std::vector<size_t> Dims(const Shape& s) {
   return d;
 }
 
+}  // namespace
+
+std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);  // integer_binary.cc
+
+namespace {
+
 using CreateNdF32 = xnn_status (*)(float, float, uint32_t, xnn_operator_t*);
 using SetupNdF32 = xnn_status (*)(xnn_operator_t, size_t, const size_t*, size_t, const size_t*, const float*,
                                   const float*, float*, pthreadpool_t);
@@ -51,6 +59,11 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
   ctx.ExpectArity(2, 2, 1);
   const ValueDesc& a = ctx.input(0);
   const ValueDesc& b = ctx.input(1);
+  // Plain integers (int32/int64, 8-bit without quant): integer_binary.cc.
+  if (a.dtype == ElemType::kInt32 || a.dtype == ElemType::kInt64 ||
+      (IsQuantized8(a.dtype) && !a.has_quant && !b.has_quant)) {
+    return CreateIntegerBinaryOp(ctx);
+  }
   const ValueDesc& y = ctx.output(0);
   Shape out;
   ctx.Expect(BroadcastShapes(a.shape, b.shape, &out),
@@ -90,7 +103,8 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
         create = [](float, float, uint32_t f, xnn_operator_t* o) { return xnn_create_minimum_nd_f32(f, o); },
         setup = xnn_setup_minimum_nd_f32, name = "minimum_nd_f32";
         break;
-      case BinaryKind::kPow: break;
+      case BinaryKind::kPow:
+      case BinaryKind::kPRelu: break;
     }
     const bool clamped = std::isfinite(amin) || std::isfinite(amax);
     if ((kind == BinaryKind::kMax || kind == BinaryKind::kMin) && clamped) create = nullptr;  // no fused clamp there

@@ -1,5 +1,6 @@
-// ReduceMean / ReduceSum / ReduceMax / ReduceMin over `axes` (default: all) with `keepdims` (default 1),
-// float32 and int8/uint8 (dequantize, float64, requantize); own kernel.
+// ReduceMean / ReduceSum / ReduceMax / ReduceMin / ReduceProd / ReduceL1 / ReduceL2 / ReduceSumSquare /
+// ReduceLogSum / ReduceLogSumExp over `axes` (default: all) with `keepdims` (default 1), float32 and int8/uint8
+// (dequantize, float64, requantize); own kernel. Accumulation is in float64.
 #include <cmath>
 
 #include "runtime/op.h"
@@ -14,7 +15,12 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
   const ValueDesc& x = ctx.input(0);
   const ValueDesc& y = ctx.output(0);
   const std::string op = ctx.node().op;
-  const int kind = op == "ReduceMean" ? 0 : op == "ReduceSum" ? 1 : op == "ReduceMax" ? 2 : 3;
+  static const char* const kNames[] = {"ReduceMean", "ReduceSum", "ReduceMax",       "ReduceMin",    "ReduceProd",
+                                       "ReduceL1",   "ReduceL2",  "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"};
+  int kind = 0;
+  for (int k = 0; k < 10; ++k) {
+    if (op == kNames[k]) kind = k;
+  }
   const bool q = IsQuantized8(x.dtype);
   const double sx = q ? x.quant.scale[0] : 1, sy = q ? y.quant.scale[0] : 1;
   const int32_t zx = q ? x.quant.zero_point[0] : 0, zy = q ? y.quant.zero_point[0] : 0;
@@ -33,17 +39,20 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
   const T* in = ctx.in<T>(0);
   T* out = ctx.out<T>(0);
   return MakeOp("own:reduce", [=] {
-    std::vector<double> acc(out_n, kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0);
+    std::vector<double> acc(out_n, kind == 2 ? -INFINITY : kind == 3 ? INFINITY : kind == 4 ? 1.0 : 0.0);
     std::vector<size_t> idx(rank, 0);
     size_t o = 0;
     for (size_t i = 0; i < n; ++i) {
       const double v = q ? (double(in[i]) - zx) * sx : double(in[i]);
-      if (kind <= 1) {
-        acc[o] += v;
-      } else if (kind == 2) {
-        acc[o] = std::max(acc[o], v);
-      } else {
-        acc[o] = std::min(acc[o], v);
+      switch (kind) {
+        case 2: acc[o] = std::max(acc[o], v); break;
+        case 3: acc[o] = std::min(acc[o], v); break;
+        case 4: acc[o] *= v; break;
+        case 5: acc[o] += std::fabs(v); break;
+        case 6:
+        case 7: acc[o] += v * v; break;
+        case 9: acc[o] += std::exp(v); break;
+        default: acc[o] += v; break;  // Mean, Sum, LogSum
       }
       for (size_t d = rank; d-- > 0;) {
         ++idx[d];
@@ -55,7 +64,10 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
     }
     const double count = out_n ? static_cast<double>(n) / out_n : 1;
     for (size_t j = 0; j < out_n; ++j) {
-      const double v = kind == 0 ? acc[j] / count : acc[j];
+      const double v = kind == 0   ? acc[j] / count
+                       : kind == 6 ? std::sqrt(acc[j])
+                       : kind >= 8 ? std::log(acc[j])
+                                   : acc[j];
       out[j] = q ? static_cast<T>(QuantizeValue(v, sy, zy, lo, hi)) : static_cast<T>(v);
     }
   });

@@ -30,6 +30,21 @@ std::unique_ptr<Op> CreateQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDequantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDynamicQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateMatMulIntegerOp(OpContext& ctx);
+std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);
+std::unique_ptr<Op> CreateCompareOp(OpContext& ctx);
+std::unique_ptr<Op> CreatePredicateOp(OpContext& ctx);
+std::unique_ptr<Op> CreateWhereOp(OpContext& ctx);
+std::unique_ptr<Op> CreateArgReduceOp(OpContext& ctx);
+std::unique_ptr<Op> CreateHardmaxOp(OpContext& ctx);
+std::unique_ptr<Op> CreateGatherElementsOp(OpContext& ctx);
+std::unique_ptr<Op> CreateScatterElementsOp(OpContext& ctx);
+std::unique_ptr<Op> CreateGatherNDOp(OpContext& ctx);
+std::unique_ptr<Op> CreateScatterNDOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTriluOp(OpContext& ctx);
+std::unique_ptr<Op> CreateExpandOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTileOp(OpContext& ctx);
+std::unique_ptr<Op> CreateOneHotOp(OpContext& ctx);
+std::unique_ptr<Op> CreateTopKOp(OpContext& ctx);
 
 namespace {
 
@@ -63,6 +78,58 @@ const std::map<std::string, OpFactory>& Table() {
       {"Floor", CreateUnaryOp},
       {"Ceil", CreateUnaryOp},
       {"Round", CreateUnaryOp},
+      {"Reciprocal", CreateUnaryOp},
+      {"Sign", CreateUnaryOp},
+      {"Sin", CreateUnaryOp},
+      {"Cos", CreateUnaryOp},
+      {"Tan", CreateUnaryOp},
+      {"Asin", CreateUnaryOp},
+      {"Acos", CreateUnaryOp},
+      {"Atan", CreateUnaryOp},
+      {"Sinh", CreateUnaryOp},
+      {"Cosh", CreateUnaryOp},
+      {"Asinh", CreateUnaryOp},
+      {"Acosh", CreateUnaryOp},
+      {"Atanh", CreateUnaryOp},
+      {"Softplus", CreateUnaryOp},
+      {"Softsign", CreateUnaryOp},
+      {"Selu", CreateUnaryOp},
+      {"ThresholdedRelu", CreateUnaryOp},
+      {"Celu", CreateUnaryOp},
+      {"Mod", CreateIntegerBinaryOp},
+      {"Equal", CreateCompareOp},
+      {"Less", CreateCompareOp},
+      {"Greater", CreateCompareOp},
+      {"LessOrEqual", CreateCompareOp},
+      {"GreaterOrEqual", CreateCompareOp},
+      {"And", CreateCompareOp},
+      {"Or", CreateCompareOp},
+      {"Xor", CreateCompareOp},
+      {"Not", CreatePredicateOp},
+      {"IsNaN", CreatePredicateOp},
+      {"IsInf", CreatePredicateOp},
+      {"Where", CreateWhereOp},
+      {"ReduceProd", CreateReduceOp},
+      {"ReduceL1", CreateReduceOp},
+      {"ReduceL2", CreateReduceOp},
+      {"ReduceSumSquare", CreateReduceOp},
+      {"ReduceLogSum", CreateReduceOp},
+      {"ReduceLogSumExp", CreateReduceOp},
+      {"ArgMax", CreateArgReduceOp},
+      {"ArgMin", CreateArgReduceOp},
+      {"Hardmax", CreateHardmaxOp},
+      {"GatherElements", CreateGatherElementsOp},
+      {"ScatterElements", CreateScatterElementsOp},
+      {"GatherND", CreateGatherNDOp},
+      {"ScatterND", CreateScatterNDOp},
+      {"Trilu", CreateTriluOp},
+      {"Expand", CreateExpandOp},
+      {"Tile", CreateTileOp},
+      {"OneHot", CreateOneHotOp},
+      {"TopK", CreateTopKOp},
+      {"PRelu", CreateBinaryOp},
+      {"Shrink", CreateUnaryOp},
+      {"BitShift", CreateIntegerBinaryOp},
       {"MaxPool", CreateMaxPoolOp},
       {"AveragePool", CreateAveragePoolOp},
       {"GlobalAveragePool", CreateGlobalAveragePoolOp},

@@ -1,5 +1,7 @@
 // Elementwise unary ops: Relu, Clip (min, max), Sigmoid, Tanh, HardSigmoid (alpha, beta), HardSwish,
-// LeakyRelu (alpha), Elu (alpha), Sqrt, Exp, Log, Abs, Neg, Erf, Floor, Ceil, Round.
+// LeakyRelu (alpha), Elu (alpha), Sqrt, Exp, Log, Abs, Neg, Erf, Floor, Ceil, Round, Reciprocal, Sign, the trig
+// and hyperbolic functions and their inverses, Softplus, Softsign, Selu (alpha, gamma), ThresholdedRelu (alpha),
+// Celu (alpha), Shrink (lambd, bias).
 // float32: XNNPACK *_nc_f32 where it has the op, an own loop otherwise. int8/uint8 (per-tensor quant on input
 // and output): a 256-entry lookup table built at creation from the float64 function, which is exact.
 #include <cmath>
@@ -29,12 +31,48 @@ enum class UnaryKind {
   kErf,
   kFloor,
   kCeil,
-  kRound
+  kRound,
+  kReciprocal,
+  kSign,
+  kSin,
+  kCos,
+  kTan,
+  kAsin,
+  kAcos,
+  kAtan,
+  kSinh,
+  kCosh,
+  kAsinh,
+  kAcosh,
+  kAtanh,
+  kSoftplus,
+  kSoftsign,
+  kSelu,
+  kThresholdedRelu,
+  kCelu,
+  kShrink
 };
 
-const char* const kUnaryNames[] = {"Relu",      "Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish",
-                                   "LeakyRelu", "Elu",  "Sqrt",    "Exp",  "Log",         "Abs",
-                                   "Neg",       "Erf",  "Floor",   "Ceil", "Round"};
+const char* const kUnaryNames[] = {"Relu",        "Clip",
+                                   "Sigmoid",     "Tanh",
+                                   "HardSigmoid", "HardSwish",
+                                   "LeakyRelu",   "Elu",
+                                   "Sqrt",        "Exp",
+                                   "Log",         "Abs",
+                                   "Neg",         "Erf",
+                                   "Floor",       "Ceil",
+                                   "Round",       "Reciprocal",
+                                   "Sign",        "Sin",
+                                   "Cos",         "Tan",
+                                   "Asin",        "Acos",
+                                   "Atan",        "Sinh",
+                                   "Cosh",        "Asinh",
+                                   "Acosh",       "Atanh",
+                                   "Softplus",    "Softsign",
+                                   "Selu",        "ThresholdedRelu",
+                                   "Celu",        "Shrink"};
+static_assert(sizeof(kUnaryNames) / sizeof(kUnaryNames[0]) == static_cast<size_t>(UnaryKind::kShrink) + 1,
+              "one name per UnaryKind");
 
 struct UnaryFn {
   std::string op;
@@ -64,6 +102,25 @@ struct UnaryFn {
       case UnaryKind::kFloor: return std::floor(x);
       case UnaryKind::kCeil: return std::ceil(x);
       case UnaryKind::kRound: return std::nearbyint(x);
+      case UnaryKind::kReciprocal: return 1 / x;
+      case UnaryKind::kSign: return x > 0 ? 1 : x < 0 ? -1 : x;  // 0 and NaN map to themselves
+      case UnaryKind::kSin: return std::sin(x);
+      case UnaryKind::kCos: return std::cos(x);
+      case UnaryKind::kTan: return std::tan(x);
+      case UnaryKind::kAsin: return std::asin(x);
+      case UnaryKind::kAcos: return std::acos(x);
+      case UnaryKind::kAtan: return std::atan(x);
+      case UnaryKind::kSinh: return std::sinh(x);
+      case UnaryKind::kCosh: return std::cosh(x);
+      case UnaryKind::kAsinh: return std::asinh(x);
+      case UnaryKind::kAcosh: return std::acosh(x);
+      case UnaryKind::kAtanh: return std::atanh(x);
+      case UnaryKind::kSoftplus: return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
+      case UnaryKind::kSoftsign: return x / (1 + std::fabs(x));
+      case UnaryKind::kSelu: return b * (x > 0 ? x : a * (std::exp(x) - 1));
+      case UnaryKind::kThresholdedRelu: return x > a ? x : 0;
+      case UnaryKind::kShrink: return x < -a ? x + b : x > a ? x - b : 0;
+      case UnaryKind::kCelu: return std::max(0.0, x) + std::min(0.0, a * (std::exp(x / a) - 1));
     }
     return x;
   }
@@ -88,8 +145,17 @@ std::unique_ptr<Op> CreateUnary(OpContext& ctx) {
     fn.b = ctx.Float("beta", 0.5);
   } else if (fn.op == "LeakyRelu") {
     fn.a = ctx.Float("alpha", 0.01);
-  } else if (fn.op == "Elu") {
+  } else if (fn.op == "Elu" || fn.op == "ThresholdedRelu") {
     fn.a = ctx.Float("alpha", 1.0);
+  } else if (fn.op == "Selu") {
+    fn.a = ctx.Float("alpha", 1.67326319217681884765625);
+    fn.b = ctx.Float("gamma", 1.05070102214813232421875);
+  } else if (fn.op == "Shrink") {
+    fn.a = ctx.Float("lambd", 0.5);
+    fn.b = ctx.Float("bias", 0.0);
+  } else if (fn.op == "Celu") {
+    fn.a = ctx.Float("alpha", 1.0);
+    ctx.Expect(fn.a != 0, "alpha must not be 0");
   }
   const bool own = ctx.backend() == "own";
   ctx.Expect(ctx.backend().empty() || own || ctx.backend() == "xnnpack", "unary ops run on 'xnnpack' or 'own'");

@@ -6,14 +6,17 @@
  */
 import type { Plan, PlanTypedArray } from '../plan.js';
 import { averagePool, conv, convTranspose, globalAveragePool, maxPool } from './conv.js';
-import { binary, reduce, softmax, unary } from './elementwise.js';
+import { argReduce, binary, bitShift, hardmax, mod, reduce, REDUCE_OPS, softmax, unary, where } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
+import { INDEXING_OPS } from './indexing.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
 import type { RefOp } from './types.js';
 
-const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round'];
+const UNARY = ['Relu', 'Clip', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'Erf', 'Floor', 'Ceil', 'Round',
+  'Reciprocal', 'Sign', 'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Softplus', 'Softsign',
+  'Selu', 'ThresholdedRelu', 'Celu', 'Not', 'IsNaN', 'IsInf', 'Shrink'];
 
 export const REFERENCE_OPS: Record<string, RefOp> = {
   Conv: conv,
@@ -28,7 +31,7 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ...Object.fromEntries(UNARY.map((op) => [op, unary(op)])),
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
-  ...Object.fromEntries(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin'].map((op) => [op, reduce(op)])),
+  ...Object.fromEntries(REDUCE_OPS.map((op) => [op, reduce(op)])),
   Reshape: reshape,
   Flatten: reshape,
   Squeeze: reshape,
@@ -45,6 +48,15 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
   DynamicQuantizeLinear: dynamicQuantizeLinear,
+  ...Object.fromEntries(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'].map((op) => [op, binary(op)])),
+  Mod: mod,
+  Where: where,
+  ArgMax: argReduce(true),
+  ArgMin: argReduce(false),
+  Hardmax: hardmax,
+  ...INDEXING_OPS,
+  PRelu: binary('PRelu'),
+  BitShift: bitShift,
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */

@@ -68,6 +68,8 @@ describe('elementwise binary float32 with broadcasting', () => {
       await check(single(op, [f32([2, 3, 4, 8]), f32([1, 1, 8])], [f32([2, 3, 4, 8])]), [randomFloat(192, 1), b], /xnnpack:/);
     });
   }
+  it('PRelu with a per-channel slope (own kernel)', () =>
+    check(single('PRelu', [f32([2, 3, 4, 5]), f32([1, 1, 5])], [f32([2, 3, 4, 5])]), [randomFloat(120, 1), randomFloat(5, 2, -0.5, 0.5)], /own:binary_f32/));
   it('Pow (own kernel)', () => check(single('Pow', [f32([3, 4]), f32([4])], [f32([3, 4])]), [randomFloat(12, 1, 0.1, 2), randomFloat(4, 2, -2, 2)], /own:binary_f32/));
   it('Add with fused clamp and a constant operand', () =>
     check(single('Add', [f32([5, 6]), f32([5, 1], randomFloat(5, 3))], [f32([5, 6])], { activationMin: 0, activationMax: 1 }), [randomFloat(30, 1)]));
@@ -93,6 +95,26 @@ describe('unary float32', () => {
     ['Floor', {}, -3, 3],
     ['Ceil', {}, -3, 3],
     ['Round', {}, -3, 3],
+    ['Reciprocal', {}, 0.2, 3],
+    ['Sign', {}, -3, 3],
+    ['Sin', {}, -6, 6],
+    ['Cos', {}, -6, 6],
+    ['Tan', {}, -1.4, 1.4],
+    ['Asin', {}, -0.99, 0.99],
+    ['Acos', {}, -0.99, 0.99],
+    ['Atan', {}, -5, 5],
+    ['Sinh', {}, -3, 3],
+    ['Cosh', {}, -3, 3],
+    ['Asinh', {}, -5, 5],
+    ['Acosh', {}, 1, 5],
+    ['Atanh', {}, -0.95, 0.95],
+    ['Softplus', {}, -30, 30],
+    ['Softsign', {}, -5, 5],
+    ['Selu', {}, -3, 3],
+    ['Selu', { alpha: 2, gamma: 3 }, -3, 3],
+    ['ThresholdedRelu', { alpha: 0.5 }, -3, 3],
+    ['Celu', { alpha: 2 }, -3, 3],
+    ['Shrink', { lambd: 0.7, bias: 0.2 }, -3, 3],
   ];
   for (const [op, attrs, lo, hi] of cases) {
     it(`${op}`, () => check(single(op as 'Relu', [f32([4, 33])], [f32([4, 33])], attrs), [randomFloat(132, 3, lo, hi)], undefined, 2e-5, 2e-6));

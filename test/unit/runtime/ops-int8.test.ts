@@ -160,7 +160,7 @@ describe('elementwise int8', () => {
 });
 
 describe('unary int8 through a 256-entry lookup table (exact)', () => {
-  for (const op of ['Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'LeakyRelu', 'Relu', 'Erf'] as const) {
+  for (const op of ['Sigmoid', 'Tanh', 'HardSwish', 'HardSigmoid', 'LeakyRelu', 'Relu', 'Erf', 'Softplus', 'Sin', 'Selu', 'Softsign'] as const) {
     it(`${op}`, async () => {
       const x = randomInts(256, 1, -128, 127);
       for (let i = 0; i < 256; i++) x[i] = i - 128;
