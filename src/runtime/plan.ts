@@ -68,6 +68,7 @@ export const PLAN_OPS = [
   'MaxPool', 'Min', 'Mul', 'Neg', 'Pad', 'Pow', 'QuantizeLinear', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceSum',
   'Relu', 'Reshape', 'Resize', 'Round', 'Sigmoid', 'Slice', 'Softmax', 'Split', 'Sqrt', 'Squeeze', 'Sub', 'Tanh',
   'Transpose', 'Unsqueeze',
+  'LayerNormalization', 'LSTM', 'GRU', 'RNN',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

@@ -30,6 +30,8 @@ std::unique_ptr<Op> CreateQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDequantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDynamicQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateMatMulIntegerOp(OpContext& ctx);
+std::unique_ptr<Op> CreateLayerNormalizationOp(OpContext& ctx);
+std::unique_ptr<Op> CreateRecurrentOp(OpContext& ctx);
 
 namespace {
 
@@ -89,6 +91,10 @@ const std::map<std::string, OpFactory>& Table() {
       {"DequantizeLinear", CreateDequantizeLinearOp},
       {"DynamicQuantizeLinear", CreateDynamicQuantizeLinearOp},
       {"MatMulInteger", CreateMatMulIntegerOp},
+      {"LayerNormalization", CreateLayerNormalizationOp},
+      {"LSTM", CreateRecurrentOp},
+      {"GRU", CreateRecurrentOp},
+      {"RNN", CreateRecurrentOp},
   };
   return table;
 }

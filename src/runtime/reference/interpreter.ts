@@ -10,6 +10,7 @@ import { binary, reduce, softmax, unary } from './elementwise.js';
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
+import { layerNormalization, recurrent } from './sequence.js';
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
 import type { RefOp } from './types.js';
 
@@ -45,6 +46,10 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
   DynamicQuantizeLinear: dynamicQuantizeLinear,
+  LayerNormalization: layerNormalization,
+  LSTM: recurrent('LSTM'),
+  GRU: recurrent('GRU'),
+  RNN: recurrent('RNN'),
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */
