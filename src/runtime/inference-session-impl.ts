@@ -25,6 +25,7 @@ import type {
   SessionOptions,
   ValueMetadata,
 } from './inference-session.js';
+import { containsNaN, isFloatPlan, runPreservingNaN } from './nan-path.js';
 import { createPlan, type PlanDType, type PlanNodeProfile, type PlanTypedArray, type PreparedPlan } from './plan.js';
 import { Tensor, type TensorType } from './tensor.js';
 
@@ -101,6 +102,8 @@ interface Prepared {
   outputShapes: number[][];
   outputTypes: PlanDType[];
   int8Nodes: number;
+  /** No 8-bit values: a run with NaN inputs takes the NaN-preserving path (nan-path.ts). */
+  floatOnly: boolean;
 }
 
 type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend' | 'memoryLimit'>> & { freeDimensions: Record<string, number> };
@@ -236,6 +239,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),
       outputTypes: lowered.outputIds.map((id) => lowered.plan.values[id].dtype),
       int8Nodes: lowered.int8Nodes,
+      floatOnly: isFloatPlan(lowered.plan),
     };
     if (this.#plans.size >= MAX_PLANS) {
       const oldest = this.#plans.keys().next().value as string;
@@ -299,6 +303,8 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         const r = await prepared.plan.profile(data);
         outputs = r.outputs;
         this.lastProfile = r.nodes;
+      } else if (prepared.floatOnly && containsNaN(data)) {
+        outputs = runPreservingNaN(prepared.plan.plan, data);
       } else {
         outputs = await prepared.plan.run(data);
       }
