@@ -78,15 +78,63 @@ bool ParseAct(const std::string& name, Act* out) {
   return false;
 }
 
-// Dot product with 8 partial sums (vectorises without -ffast-math).
-float Dot(const float* a, const float* b, size_t n) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+// x86-64: a Haswell (AVX2 + FMA) clone beside the baseline one, picked at load time (the addon is built for
+// plain x86-64). The 8-float vector type keeps the partial sums in registers on every target.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define OCTET_VECTOR_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define OCTET_VECTOR_CLONES
+#endif
+typedef float V8 __attribute__((vector_size(32)));
+
+inline V8 Load8(const float* p) {
+  V8 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline float Sum8(V8 v) {
+  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
+// Dot product with 8 partial sums.
+OCTET_VECTOR_CLONES float Dot(const float* a, const float* b, size_t n) {
+  V8 acc = {};
   size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (size_t l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+  for (; i + 8 <= n; i += 8) acc += Load8(a + i) * Load8(b + i);
   float tail = 0;
   for (; i < n; ++i) tail += a[i] * b[i];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
+  return Sum8(acc) + tail;
+}
+
+// out[r] = a · w[r] for 4 consecutive rows of w (stride n): a is loaded once for the 4 dot products.
+OCTET_VECTOR_CLONES void Dot4(const float* a, const float* w, size_t n, float* out) {
+  V8 c0 = {}, c1 = {}, c2 = {}, c3 = {};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const V8 x = Load8(a + i);
+    c0 += x * Load8(w + i);
+    c1 += x * Load8(w + n + i);
+    c2 += x * Load8(w + 2 * n + i);
+    c3 += x * Load8(w + 3 * n + i);
+  }
+  const V8* c[4] = {&c0, &c1, &c2, &c3};
+  for (size_t r = 0; r < 4; ++r) {
+    float tail = 0;
+    for (size_t k = i; k < n; ++k) tail += a[k] * w[r * n + k];
+    out[r] = Sum8(*c[r]) + tail;
+  }
+}
+
+// y[b][j] = a[b] · w[j] for the listed rows b of a (stride n) and j < rows (w row-major [rows, n], stride of
+// y: ys). Blocks of 4 rows of w are reused across the rows of a while they are in L1.
+void MatVecRows(const float* a, const std::vector<int64_t>& which, const float* w, size_t rows, size_t n, float* y,
+                size_t ys) {
+  size_t j = 0;
+  for (; j + 4 <= rows; j += 4)
+    for (int64_t b : which) Dot4(a + b * n, w + j * n, n, y + b * ys + j);
+  for (; j < rows; ++j)
+    for (int64_t b : which) y[b * ys + j] = Dot(a + b * n, w + j * n, n);
 }
 
 enum class Cell { kLstm, kGru, kRnn };
@@ -131,10 +179,13 @@ void RunRecurrent(const Geometry& g, const Buffers& io, std::vector<float>& proj
   }
   std::memset(io.y, 0, sizeof(float) * static_cast<size_t>(T * g.dirs * B * H));
   const size_t k = g.cell == Cell::kLstm ? 3 : g.cell == Cell::kGru ? 2 : 1;
-  float* gates = scratch.data();  // G * H
-  float* rh = gates + gh;         // H (GRU: r ⊙ h)
-  float* h = rh + H;              // H
-  float* c = h + H;               // H
+  float* gates = scratch.data();  // B * G * H
+  float* rh = gates + B * gh;     // B * H (GRU: r ⊙ h, then the candidate's matrix product)
+  float* cand = rh + B * H;       // B * H
+  float* hs = cand + B * H;       // B * H
+  float* cs = hs + B * H;         // B * H
+  std::vector<int64_t> all(T * B), active;
+  for (int64_t i = 0; i < T * B; ++i) all[i] = i;
   for (int64_t d = 0; d < g.dirs; ++d) {
     const bool reverse = g.reverse_only || d == 1;
     const float* w = io.w + d * gh * I;
@@ -142,74 +193,88 @@ void RunRecurrent(const Geometry& g, const Buffers& io, std::vector<float>& proj
     const float* wb = io.bias ? io.bias + d * 2 * gh : nullptr;
     const float* rb = wb ? wb + gh : nullptr;
     const Activation* act = g.acts.data() + d * k;
-    // Input projection of all timesteps: proj[t, b, :] = X[t, b]·Wᵀ + Wb (+ Rb except GRU's h gate).
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t b = 0; b < B; ++b) {
-        const float* xr = io.x + g.XRow(t, b);
-        float* p = proj.data() + (t * B + b) * gh;
-        for (size_t j = 0; j < gh; ++j) {
-          float v = Dot(xr, w + j * I, I);
-          if (wb) v += wb[j];
-          if (rb && !(g.cell == Cell::kGru && j >= 2 * static_cast<size_t>(H))) v += rb[j];
-          p[j] = v;
-        }
+    // Input projection of all timesteps at once: proj[t, b, :] = X[t, b]·Wᵀ + Wb (+ Rb except GRU's h gate).
+    // X rows are contiguous in (t, b) order for layout 0; layout 1 packs them first.
+    const float* xs = io.x;
+    std::vector<float> packed;
+    if (g.layout1) {
+      packed.resize(static_cast<size_t>(T * B * I));
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t b = 0; b < B; ++b) std::memcpy(&packed[(t * B + b) * I], io.x + g.XRow(t, b), sizeof(float) * I);
+      xs = packed.data();
+    }
+    MatVecRows(xs, all, w, gh, I, proj.data(), gh);
+    for (int64_t row = 0; row < T * B; ++row) {
+      float* p = proj.data() + row * gh;
+      for (size_t j = 0; j < gh; ++j) {
+        if (wb) p[j] += wb[j];
+        if (rb && !(g.cell == Cell::kGru && j >= 2 * static_cast<size_t>(H))) p[j] += rb[j];
       }
+    }
     for (int64_t b = 0; b < B; ++b) {
       const size_t srow = g.StateRow(d, b);
       for (int64_t i = 0; i < H; ++i) {
-        h[i] = io.h0 ? io.h0[srow + i] : 0.0f;
-        c[i] = io.c0 ? io.c0[srow + i] : 0.0f;
+        hs[b * H + i] = io.h0 ? io.h0[srow + i] : 0.0f;
+        cs[b * H + i] = io.c0 ? io.c0[srow + i] : 0.0f;
       }
-      const int64_t len = lens[b];
-      for (int64_t s = 0; s < len; ++s) {
-        const int64_t t = reverse ? len - 1 - s : s;
+    }
+    // The recurrence, one step for every batch row still inside its sequence (R·h blocks reused across rows).
+    for (int64_t s = 0; s < T; ++s) {
+      active.clear();
+      for (int64_t b = 0; b < B; ++b)
+        if (s < lens[b]) active.push_back(b);
+      if (active.empty()) break;
+      const size_t rows = g.cell == Cell::kGru ? 2 * H : gh;
+      MatVecRows(hs, active, r, rows, H, gates, gh);
+      if (g.cell == Cell::kGru) {
+        for (int64_t b : active) {
+          const int64_t t = reverse ? lens[b] - 1 - s : s;
+          const float* p = proj.data() + (t * B + b) * gh;
+          float* gt = gates + b * gh;
+          for (int64_t i = 0; i < 2 * H; ++i) gt[i] = act[0](g.Clip(gt[i] + p[i]));  // z, r
+          if (!g.linear_before_reset)
+            for (int64_t m = 0; m < H; ++m) rh[b * H + m] = gt[H + m] * hs[b * H + m];
+        }
+        // Candidate: linear_before_reset: r ⊙ (Rh·h + Rbh), else Rh·(r ⊙ h) + Rbh.
+        MatVecRows(g.linear_before_reset ? hs : rh, active, r + 2 * H * H, H, H, cand, H);
+      }
+      for (int64_t b : active) {
+        const int64_t t = reverse ? lens[b] - 1 - s : s;
         const float* p = proj.data() + (t * B + b) * gh;
+        float* gt = gates + b * gh;
+        float* h = hs + b * H;
+        float* c = cs + b * H;
         if (g.cell == Cell::kLstm) {
-          for (size_t j = 0; j < gh; ++j) gates[j] = p[j] + Dot(h, r + j * H, H);
           const float* pi = io.peep ? io.peep + d * 3 * H : nullptr;
           for (int64_t i = 0; i < H; ++i) {
             const float c_prev = c[i];
-            const float gi = act[0](g.Clip(gates[i] + (pi ? pi[i] * c_prev : 0.0f)));
-            const float gf =
-                g.input_forget ? 1.0f - gi : act[0](g.Clip(gates[2 * H + i] + (pi ? pi[2 * H + i] * c_prev : 0.0f)));
-            const float gc = act[1](g.Clip(gates[3 * H + i]));
+            const float gi = act[0](g.Clip(gt[i] + p[i] + (pi ? pi[i] * c_prev : 0.0f)));
+            const float gf = g.input_forget
+                                 ? 1.0f - gi
+                                 : act[0](g.Clip(gt[2 * H + i] + p[2 * H + i] + (pi ? pi[2 * H + i] * c_prev : 0.0f)));
+            const float gc = act[1](g.Clip(gt[3 * H + i] + p[3 * H + i]));
             const float cell = gf * c_prev + gi * gc;
-            const float go = act[0](g.Clip(gates[H + i] + (pi ? pi[H + i] * cell : 0.0f)));
+            const float go = act[0](g.Clip(gt[H + i] + p[H + i] + (pi ? pi[H + i] * cell : 0.0f)));
             c[i] = cell;
             h[i] = go * act[2](cell);
           }
         } else if (g.cell == Cell::kGru) {
-          for (size_t j = 0; j < 2 * static_cast<size_t>(H); ++j) gates[j] = p[j] + Dot(h, r + j * H, H);
           for (int64_t i = 0; i < H; ++i) {
-            gates[i] = act[0](g.Clip(gates[i]));          // z
-            gates[H + i] = act[0](g.Clip(gates[H + i]));  // r
-          }
-          const float* rh_w = r + 2 * H * H;
-          const float rbh_zero = 0.0f;
-          for (int64_t i = 0; i < H; ++i) {
-            const float rbh = rb ? rb[2 * H + i] : rbh_zero;
-            float pre;
-            if (g.linear_before_reset) {
-              pre = p[2 * H + i] + gates[H + i] * (Dot(h, rh_w + i * H, H) + rbh);
-            } else {
-              if (i == 0)
-                for (int64_t m = 0; m < H; ++m) rh[m] = gates[H + m] * h[m];
-              pre = p[2 * H + i] + Dot(rh, rh_w + i * H, H) + rbh;
-            }
-            gates[2 * H + i] = act[1](g.Clip(pre));
-          }
-          for (int64_t i = 0; i < H; ++i) {
-            const float z = gates[i];
-            h[i] = (1.0f - z) * gates[2 * H + i] + z * h[i];
+            const float rh_b = cand[b * H + i] + (rb ? rb[2 * H + i] : 0.0f);
+            const float pre = p[2 * H + i] + (g.linear_before_reset ? gt[H + i] * rh_b : rh_b);
+            const float z = gt[i];
+            h[i] = (1.0f - z) * act[1](g.Clip(pre)) + z * h[i];
           }
         } else {
-          for (int64_t i = 0; i < H; ++i) gates[i] = p[i] + Dot(h, r + i * H, H);
-          for (int64_t i = 0; i < H; ++i) h[i] = act[0](g.Clip(gates[i]));
+          for (int64_t i = 0; i < H; ++i) h[i] = act[0](g.Clip(gt[i] + p[i]));
         }
         std::memcpy(io.y + g.YRow(t, d, b), h, sizeof(float) * H);
       }
-      std::memcpy(io.yh + srow, h, sizeof(float) * H);
-      if (io.yc) std::memcpy(io.yc + srow, c, sizeof(float) * H);
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      const size_t srow = g.StateRow(d, b);
+      std::memcpy(io.yh + srow, hs + b * H, sizeof(float) * H);
+      if (io.yc) std::memcpy(io.yc + srow, cs + b * H, sizeof(float) * H);
     }
   }
 }
@@ -303,7 +368,7 @@ std::unique_ptr<Op> CreateRecurrent(OpContext& ctx) {
   io.yh = ctx.out<float>(1);
   io.yc = lstm ? ctx.out<float>(2) : nullptr;
   std::vector<float> proj(static_cast<size_t>(g.seq * g.batch * G * H));
-  std::vector<float> scratch(static_cast<size_t>(G * H + 3 * H));
+  std::vector<float> scratch(static_cast<size_t>(g.batch * (G * H + 4 * H)));
   std::string impl = std::string("own:") + (lstm ? "lstm" : cell == Cell::kGru ? "gru" : "rnn") + "_f32";
   return MakeOp(impl, [g, io, proj, scratch]() mutable { RunRecurrent(g, io, proj, scratch); });
 }
