@@ -85,6 +85,8 @@ bool ParseAct(const std::string& name, Act* out) {
 #else
 #define OCTET_VECTOR_CLONES
 #endif
+// The helpers below are always inlined into the clones, so the vector ABI note GCC gives for them is moot.
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float V8 __attribute__((vector_size(32)));
 
 inline V8 Load8(const float* p) {
