@@ -304,7 +304,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         outputs = r.outputs;
         this.lastProfile = r.nodes;
       } else if (prepared.floatOnly && containsNaN(data)) {
-        outputs = runPreservingNaN(prepared.plan.plan, data);
+        outputs = await runPreservingNaN(prepared.plan.plan, data);
       } else {
         outputs = await prepared.plan.run(data);
       }

@@ -6,7 +6,8 @@
  * its float outputs are rounded to float32. Runs without NaN pay one scan of the inputs.
  */
 import type { Plan, PlanTypedArray } from './plan.js';
-import { runReference } from './reference/interpreter.js';
+import { REFERENCE_OPS } from './reference/interpreter.js';
+import { fromTyped, toTyped, type RefTensor } from './reference/tensor.js';
 
 export function containsNaN(inputs: readonly PlanTypedArray[]): boolean {
   for (const x of inputs) {
@@ -21,6 +22,24 @@ export function isFloatPlan(plan: Plan): boolean {
   return !plan.values.some((v) => v.dtype === 'int8' || v.dtype === 'uint8');
 }
 
-export function runPreservingNaN(plan: Plan, inputs: PlanTypedArray[]): PlanTypedArray[] {
-  return runReference(plan, inputs).map((y) => (y instanceof Float64Array ? Float32Array.from(y) : y));
+/**
+ * runReference() that yields to the event loop between nodes (the path is slow: seconds on a detector), so
+ * timers and I/O keep running while it works; float outputs are rounded to float32.
+ */
+export async function runPreservingNaN(plan: Plan, inputs: PlanTypedArray[]): Promise<PlanTypedArray[]> {
+  const env = new Map<number, RefTensor>();
+  plan.values.forEach((v, id) => {
+    if (v.data) env.set(id, fromTyped(v.data, v));
+  });
+  plan.inputs.forEach((id, i) => env.set(id, fromTyped(inputs[i], plan.values[id])));
+  for (const node of plan.nodes) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const ins = node.inputs.map((id) => (id < 0 ? undefined : env.get(id)));
+    const outs = REFERENCE_OPS[node.op](ins, node.outputs.map((id) => plan.values[id]), node.attrs ?? {});
+    node.outputs.forEach((id, i) => env.set(id, outs[i]));
+  }
+  return plan.outputs.map((id) => {
+    const y = toTyped(env.get(id)!);
+    return y instanceof Float64Array ? Float32Array.from(y) : y;
+  });
 }
