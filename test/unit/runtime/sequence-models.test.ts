@@ -154,3 +154,23 @@ describe('LSTM, GRU, RNN in a model', () => {
     expect(err).toBeLessThan(0.02);
   });
 });
+
+describe('refused at create(), with the reason', () => {
+  it('LayerNormalization with float64 statistics, an LSTM with an unknown activation', async () => {
+    const ln = newModel(17);
+    input(ln.g, 'x', [2, 8]);
+    ln.g.addInitializer(randomTensor('gamma', [8], 1));
+    ln.g.addNode({ opType: 'LayerNormalization', name: 'ln', inputs: ['x', 'gamma'], outputs: ['y'], attributes: [int('stash_type', 11)] });
+    output(ln.g, 'y');
+    await expect(InferenceSession.create(serializeModel(ln.model))).rejects.toThrow(
+      "the runtime does not support LayerNormalization with stash_type 11 (float32 statistics only) (1 node, first LayerNormalization 'ln')",
+    );
+    const { model, g } = newModel(14);
+    input(g, 'x', [3, 1, 4]);
+    g.addInitializer(randomTensor('W', [1, 8, 4], 1));
+    g.addInitializer(randomTensor('R', [1, 8, 2], 2));
+    g.addNode({ opType: 'LSTM', name: 'cell', inputs: ['x', 'W', 'R'], outputs: ['Y'], attributes: [int('hidden_size', 2), { name: 'activations', type: 'strings', value: ['Sigmoid', 'Cosh', 'Tanh'].map((s) => new TextEncoder().encode(s)) }] });
+    output(g, 'Y');
+    await expect(InferenceSession.create(serializeModel(model))).rejects.toThrow("the runtime does not support LSTM with activation 'Cosh' (1 node, first LSTM 'cell')");
+  });
+});
