@@ -313,7 +313,14 @@ class Inference {
         const c = xs && xs.length > 1 ? xs[1] : null;
         return out ? [out[0], tensorType(xe!, [c]), tensorType(xe!, [c])] : undefined;
       }
-      case 'LayerNormalization':
+      case 'LayerNormalization': {
+        // Mean and InvStdDev keep the leading dims and have 1 on the normalized ones.
+        if (xe === undefined) return undefined;
+        const axis = xs ? norm(node.getInt('axis', -1), xs.length) : 0;
+        const stat = xs ? xs.map((d, i) => (i < axis ? d : 1)) : undefined;
+        const se = node.getInt('stash_type', 1);
+        return [tensorType(xe, xs), tensorType(se, stat), tensorType(se, stat)];
+      }
       case 'GroupNormalization':
         return same();
       case 'IsNaN': case 'IsInf':

@@ -24,6 +24,7 @@ import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 import { SELU_ALPHA, SELU_GAMMA } from '../runtime/reference/elementwise.js';
+import { lowerSequenceOp, SEQUENCE_OPS, sequenceUnsupportedReason } from './lower-sequence.js';
 
 export interface LowerOptions {
   threads: number;
@@ -76,7 +77,7 @@ export const LOWERABLE_OPS: ReadonlySet<string> = new Set([
   'ReduceMax', 'ReduceMin', 'Resize', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout',
   'Transpose', 'Concat', 'Split', 'Slice', 'Pad', 'Gather', 'QuantizeLinear', 'DequantizeLinear',
   'DynamicQuantizeLinear', 'MatMulInteger', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'Shape', 'Constant',
-  'BatchNormalization',
+  'BatchNormalization', ...SEQUENCE_OPS,
   ...REDUCE, 'ArgMax', 'ArgMin', 'Hardmax',
   'GatherElements', 'ScatterElements', 'Scatter', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
   'DepthToSpace', 'SpaceToDepth', 'EyeLike', 'Range', 'ConstantOfShape', 'GlobalMaxPool', 'Size',
@@ -89,6 +90,7 @@ const FLOAT_ONLY = new Set([
   'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Sqrt', 'Exp', 'Log', 'Erf', 'MaxPool', 'AveragePool',
   'GlobalAveragePool', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'Resize',
   ...UNARY_MATH, 'Selu', 'ThresholdedRelu', 'Celu', ...REDUCE, 'Hardmax', 'PRelu', 'Shrink',
+  ...SEQUENCE_OPS,
 ]);
 /**
  * Inputs whose values the plan bakes in (axes, pads, bounds), by op: they cannot be fed at run time. (Reshape,
@@ -147,9 +149,9 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
   if (n.opType === 'Resize') {
     const mode = n.getString('mode', 'nearest');
     const ct = n.getString('coordinate_transformation_mode', 'half_pixel');
-    if (mode === 'cubic') return `${op} with mode 'cubic'`;
     if (ct === 'tf_crop_and_resize') return `${op} with 'tf_crop_and_resize'`;
   }
+  if ((SEQUENCE_OPS as readonly string[]).includes(n.opType)) return sequenceUnsupportedReason(n, fedAtRun);
   return undefined;
 }
 
@@ -280,6 +282,8 @@ export class Lowering {
       this.b.alias(y, 'plain', this.b.addConstant(y.name, dtype, [...t.dims], tensorData(t, dtype)));
       return;
     }
+    // LSTM / GRU / RNN may leave Y out and use only Y_h.
+    if ((SEQUENCE_OPS as readonly string[]).includes(op)) return lowerSequenceOp(this, node, name);
     if (!y) throw new OnnxError(`${node.label} has no output`, { node: node.id });
     if (y.isConstant) return;
     if (!x) throw new OnnxError(`${node.label} has no first input`, { node: node.id });
@@ -635,6 +639,9 @@ export class Lowering {
       mode: node.getString('mode', 'nearest'),
       coordinateTransformationMode: node.getString('coordinate_transformation_mode', 'half_pixel'),
       nearestMode: node.getString('nearest_mode', 'round_prefer_floor'),
+      ...(node.getString('mode', 'nearest') === 'cubic'
+        ? { cubicCoeffA: node.getFloat('cubic_coeff_a', -0.75), excludeOutside: node.getInt('exclude_outside', 0) }
+        : {}),
     };
   }
 

@@ -25,6 +25,7 @@ import type {
   SessionOptions,
   ValueMetadata,
 } from './inference-session.js';
+import { containsNaN, isFloatPlan, runPreservingNaN } from './nan-path.js';
 import { createPlan, type PlanDType, type PlanNodeProfile, type PlanTypedArray, type PreparedPlan } from './plan.js';
 import { Tensor, type TensorType } from './tensor.js';
 
@@ -103,6 +104,8 @@ interface Prepared {
   outputShapes: number[][];
   outputTypes: PlanDType[];
   int8Nodes: number;
+  /** No 8-bit values: a run with NaN inputs takes the NaN-preserving path (nan-path.ts). */
+  floatOnly: boolean;
 }
 
 type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend' | 'memoryLimit'>> & { freeDimensions: Record<string, number> };
@@ -238,6 +241,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),
       outputTypes: lowered.outputIds.map((id) => lowered.plan.values[id].dtype),
       int8Nodes: lowered.int8Nodes,
+      floatOnly: isFloatPlan(lowered.plan),
     };
     if (this.#plans.size >= MAX_PLANS) {
       const oldest = this.#plans.keys().next().value as string;
@@ -301,6 +305,8 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         const r = await prepared.plan.profile(data);
         outputs = r.outputs;
         this.lastProfile = r.nodes;
+      } else if (prepared.floatOnly && containsNaN(data)) {
+        outputs = await runPreservingNaN(prepared.plan.plan, data);
       } else {
         outputs = await prepared.plan.run(data);
       }

@@ -78,6 +78,7 @@ export const PLAN_OPS = [
   // Indexing and broadcasting data movement (indexing.cc)
   'GatherElements', 'ScatterElements', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
   'PRelu', 'Shrink', 'BitShift',
+  'LayerNormalization', 'LSTM', 'GRU', 'RNN',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

@@ -45,6 +45,8 @@ std::unique_ptr<Op> CreateExpandOp(OpContext& ctx);
 std::unique_ptr<Op> CreateTileOp(OpContext& ctx);
 std::unique_ptr<Op> CreateOneHotOp(OpContext& ctx);
 std::unique_ptr<Op> CreateTopKOp(OpContext& ctx);
+std::unique_ptr<Op> CreateLayerNormalizationOp(OpContext& ctx);
+std::unique_ptr<Op> CreateRecurrentOp(OpContext& ctx);
 
 namespace {
 
@@ -156,6 +158,10 @@ const std::map<std::string, OpFactory>& Table() {
       {"DequantizeLinear", CreateDequantizeLinearOp},
       {"DynamicQuantizeLinear", CreateDynamicQuantizeLinearOp},
       {"MatMulInteger", CreateMatMulIntegerOp},
+      {"LayerNormalization", CreateLayerNormalizationOp},
+      {"LSTM", CreateRecurrentOp},
+      {"GRU", CreateRecurrentOp},
+      {"RNN", CreateRecurrentOp},
   };
   return table;
 }

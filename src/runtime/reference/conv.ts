@@ -116,7 +116,8 @@ function pool(kind: 'max' | 'avg'): RefOp {
                   continue;
                 }
                 const v = xr[((n * g.h + iy) * g.w + ix) * g.c + c];
-                acc = kind === 'max' ? Math.max(acc, v) : acc + v;
+                // onnxruntime's max (acc > v ? acc : v): a NaN survives only as the window's last element.
+                acc = kind === 'max' ? (acc > v ? acc : v) : acc + v;
                 cnt++;
               }
             out[((n * g.oh + oy) * g.ow + ox) * g.c + c] = kind === 'max' ? acc : cnt ? acc / cnt : 0;

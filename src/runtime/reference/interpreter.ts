@@ -11,6 +11,7 @@ import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } f
 import { INDEXING_OPS } from './indexing.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
 import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
+import { layerNormalization, recurrent } from './sequence.js';
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
 import type { RefOp } from './types.js';
 
@@ -57,6 +58,10 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   ...INDEXING_OPS,
   PRelu: binary('PRelu'),
   BitShift: bitShift,
+  LayerNormalization: layerNormalization,
+  LSTM: recurrent('LSTM'),
+  GRU: recurrent('GRU'),
+  RNN: recurrent('RNN'),
 };
 
 /** Runs the plan; returns one array per plan output (float32 outputs as Float64Array). */

@@ -122,6 +122,7 @@ export const cast: RefOp = ([x], [y]) => {
   return [{ dtype: y.dtype, shape: y.shape.slice(), data, quant: y.quant }];
 };
 
+/** `outLen`: the resized length ONNX maps with (input length · scale when scales are given). */
 function original(mode: string, x: number, scale: number, outLen: number, inLen: number): number {
   switch (mode) {
     case 'asymmetric': return x / scale;
@@ -148,17 +149,26 @@ export const resize: RefOp = ([x], [y], attrs) => {
   const coord = str(attrs, 'coordinateTransformationMode', 'half_pixel');
   const nm = str(attrs, 'nearestMode', 'round_prefer_floor');
   const [sh, sw] = nums(attrs, 'scales', [oh / h, ow / w]);
-  const xr = mode === 'linear' ? real(x!) : x!.data;
+  // ONNX maps coordinates with input length · scale when scales are given (not the floored output length).
+  const given = Array.isArray(attrs.scales);
+  const [rh, rw] = given ? [h * sh, w * sw] : [oh, ow];
+  const xr = mode === 'nearest' ? x!.data : real(x!);
   const at = (b: number, yy: number, xx: number, ch: number) => xr[((b * h + yy) * w + xx) * c + ch];
   const out = new Float64Array(n * oh * ow * c);
+  const a = num(attrs, 'cubicCoeffA', -0.75);
+  const exclude = num(attrs, 'excludeOutside', 0) !== 0;
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++)
       for (let ox = 0; ox < ow; ox++)
         for (let ch = 0; ch < c; ch++) {
-          let fy = original(coord, oy, sh, oh, h), fx = original(coord, ox, sw, ow, w);
+          let fy = original(coord, oy, sh, rh, h), fx = original(coord, ox, sw, rw, w);
           let v: number;
           if (mode === 'nearest') {
             v = at(b, nearest(nm, fy, h), nearest(nm, fx, w), ch);
+          } else if (mode === 'cubic') {
+            const ty = cubicTaps(fy, h, a, exclude), tx = cubicTaps(fx, w, a, exclude);
+            v = 0;
+            for (const [iy, wy] of ty) for (const [ix, wx] of tx) v += wy * wx * at(b, iy, ix, ch);
           } else {
             fy = Math.min(Math.max(fy, 0), h - 1);
             fx = Math.min(Math.max(fx, 0), w - 1);
@@ -172,3 +182,27 @@ export const resize: RefOp = ([x], [y], attrs) => {
   if (mode === 'nearest') return [raw(x!, y.shape.slice(), out)];
   return [encode(out, y)];
 };
+
+/**
+ * Cubic interpolation along one axis as the ONNX reference states it: the 4 input positions nearest to x
+ * (ties to the lower), Keys' weights of the distances, edge values outside the input (or, with exclude, those
+ * positions dropped and the weights renormalised). Returns [clamped index, weight] pairs.
+ */
+function cubicTaps(x: number, len: number, a: number, exclude: boolean): [number, number][] {
+  const kernel = (d: number): number => {
+    d = Math.abs(d);
+    if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+    if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+    return 0;
+  };
+  const base = Math.floor(x);
+  const candidates = [base - 2, base - 1, base, base + 1, base + 2, base + 3];
+  const picked = candidates.sort((p, q) => Math.abs(x - p) - Math.abs(x - q) || p - q).slice(0, 4).sort((p, q) => p - q);
+  let taps = picked.map((p): [number, number, boolean] => [Math.min(Math.max(p, 0), len - 1), kernel(x - p), p < 0 || p >= len]);
+  if (exclude) {
+    taps = taps.map(([i, wt, outside]) => [i, outside ? 0 : wt, outside]);
+    const sum = taps.reduce((s, [, wt]) => s + wt, 0);
+    taps = taps.map(([i, wt, o]) => [i, wt / sum, o]);
+  }
+  return taps.map(([i, wt]) => [i, wt]);
+}
