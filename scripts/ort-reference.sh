@@ -15,6 +15,9 @@
 #   --bench-models       torchvision ResNet-18/50, MobileNetV2/V3-Large and a 4-layer Transformer encoder (random
 #                        weights) into test/.fixtures/reference/, with onnxruntime's and octet's int8 QDQ versions,
 #                        and a one-shot smoke run of each in octet and onnxruntime-node
+#   --task-metrics       onnxruntime's MinMax quantization of rec (two folds of page lines), det and BlazeFace (two
+#                        folds) on the calibration splits of test/unit/quantize-graph/task-metrics.test.ts, then the
+#                        task figures (OCR text, lines found, face score) of its files on octet's runtime
 #   --calibration-speed  time and peak RSS of entropy and percentile calibration of ppocr_cls on 100 and 1000
 #                        augmented photo samples: octet's CLI vs onnxruntime's quantizer (/usr/bin/time -v)
 #
@@ -33,7 +36,7 @@ case "$WORK" in /tmp/*) ;; *) echo "ort-reference: WORK must be under /tmp (shar
 steps=()
 for a in "$@"; do
   case "$a" in
-    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed) steps+=("${a#--}") ;;
+    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed|--task-metrics) steps+=("${a#--}") ;;
     -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ort-reference: unknown option '$a' (see --help)" >&2; exit 1 ;;
   esac
@@ -102,6 +105,20 @@ fi
 
 if has evaluate; then
   "$NODE_TS" scripts/ort-reference/evaluate.ts "$OUT" | tee "$LOGS/evaluate.txt"
+fi
+
+if has task-metrics; then
+  tm="$WORK/task-metrics"
+  mkdir -p "$tm"
+  for m in blazeface_front ppocr_det ppocr_rec; do cp test/.fixtures/models/$m.onnx "$WORK/models/"; done
+  "$NODE_TS" scripts/ort-reference/task-metrics.ts data "$tm/calib"
+  inchroot python3 prepare.py upgrade models/blazeface_front.onnx models/blazeface_front.op13.onnx
+  inchroot python3 prepare.py upgrade models/ppocr_det.onnx models/ppocr_det.tm.op13.onnx x=1x3x192x384
+  inchroot python3 prepare.py upgrade models/ppocr_rec.onnx models/ppocr_rec.tm.op13.onnx x=1x3x48x960
+  for f in 0 1; do quantize_ort models/ppocr_rec.tm.op13.onnx "task-metrics/ppocr_rec.ort$f.onnx" "${STATIC[@]}" --calibrate minmax --calib-dir "task-metrics/calib/rec$f"; done
+  quantize_ort models/ppocr_det.tm.op13.onnx task-metrics/ppocr_det.ort.onnx "${STATIC[@]}" --calibrate minmax --calib-dir task-metrics/calib/det
+  for f in A B; do quantize_ort models/blazeface_front.op13.onnx "task-metrics/blazeface_front.ort$f.onnx" "${STATIC[@]}" --calibrate minmax --calib-dir "task-metrics/calib/face$f"; done
+  "$NODE_TS" scripts/ort-reference/task-metrics.ts evaluate "$tm" | tee "$LOGS/task-metrics.txt"
 fi
 
 if has install-fixtures; then

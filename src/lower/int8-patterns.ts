@@ -138,6 +138,20 @@ function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | unde
   return first ? { nodes: [...new Set(v.consumers)], q: first } : undefined;
 }
 
+/**
+ * Whether quantizing with `q` already does what the Relu or Clip `act` does: every value at or below its lower
+ * bound gets the lowest code and every value at or above its upper bound the highest, so Q(y) = Q(act(y)).
+ */
+function clampImplied(act: FusedActivation, q: QParams): boolean {
+  if ((act.kind !== 'Relu' && act.kind !== 'Clip') || act.nodes.length !== 1) return false;
+  const [qmin, qmax] = q.dtype === 'int8' ? [-128, 127] : [0, 255];
+  const s = q.scale[0];
+  const z = q.zeroPoint[0];
+  const lo = act.kind === 'Relu' ? 0 : (act.params.min ?? -Infinity);
+  const hi = act.kind === 'Relu' ? Infinity : (act.params.max ?? Infinity);
+  return (lo === -Infinity || lo / s + z < qmin + 0.5) && (hi === Infinity || hi / s + z > qmax - 0.5);
+}
+
 /** The int8 value the matched QuantizeLinear nodes produce (one plan value for all of them). */
 function defineQuantizedOutput(L: Lowering, y: { nodes: Node[]; q: QParams }, layout: 'plain' | 'nhwc'): number {
   const value = y.nodes[0].output(0)!;
@@ -329,8 +343,11 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         b = dqConstant(L, node.input(0));
       }
       if (!a || !b) continue;
-      const y = qConsumers(L, node.output(0)!);
+      // A Relu/Clip between it and the Q is dropped when the Q's code range implies it (the quantizer fuses it so).
+      const clamp = node.output(0) && !qConsumers(L, node.output(0)!) ? activationAfter(node.output(0)!, L.graph, 13) : undefined;
+      const y = qConsumers(L, clamp ? clamp.output : node.output(0)!);
       if (!y || y.q.dtype !== a.q.dtype) continue;
+      if (clamp && !clampImplied(clamp, y.q)) continue;
       if ('t' in b && b.q.dtype !== a.q.dtype) b = asCodeType(b, a.q.dtype) ?? b;
       // A scalar addend whose own scale is finer than XNNPACK accepts is re-encoded on the finest grid it takes.
       if ('t' in b && op === 'Add' && b.t.size === 1 && !elementwiseScalesFit(op, a.q.scale[0], b.q.scale[0], y.q.scale[0])) b = onGrid(b, y.q);
@@ -338,6 +355,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
       absorb(a.dq);
       absorb(b.dq);
       L.done.add(node);
+      clamp?.nodes.forEach((c) => L.done.add(c));
       y.nodes.forEach((c) => L.done.add(c));
       emitters.set(node, () => {
         const rank = staticShape(node.output(0)!).length;

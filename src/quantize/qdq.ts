@@ -71,6 +71,8 @@ export interface NodeRole {
   passThrough: boolean;
   /** Nodes (a non-clamp activation run as one unit) that read `output` through its Q/DQ pair. */
   pairOutputFor?: Node[];
+  /** An Add/Mul's fused clamp: its fp32 consumers read `output` through the pair too (see impliedClamp). */
+  clampReadsPair?: boolean;
 }
 
 export interface SkippedNode {
@@ -162,12 +164,18 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
       skip(n, role);
       continue;
     }
-    // Compute ops carry their activation as a tag. An Add/Mul (a residual) followed by a non-clamp activation is
-    // found here and handled like a compute op's (a clamp after it stays an op of its own).
+    // Compute ops carry their activation as a tag. An Add/Mul (a residual) followed by an activation is found here
+    // and handled like a compute op's (a clamp only where its output's pair implies it).
     let fa = n.tags.fusedActivation as FusedActivation | undefined;
     if (ELEMENTWISE_AFTER.has(n.opType) && n.output(0)) {
       const after = activationAfter(n.output(0)!, g, opset);
-      fa = after && after.kind !== 'Relu' && after.kind !== 'Clip' && !after.nodes.some((a) => options.exclude.has(a.name)) ? after : undefined;
+      if (after && (after.kind === 'Relu' || after.kind === 'Clip')) {
+        // A clamp after it is fused like a Conv's when the output's pair can do the clamp (see impliedClamp):
+        // quantizing the Add's signed output and the Relu's again would round twice, the first time on a grid up
+        // to 3x coarser (onnxruntime's quantizer drops such a Relu too). Otherwise it stays an op of its own.
+        fa = impliedClamp(after, g, options) ? after : undefined;
+        if (fa) role.clampReadsPair = true;
+      } else fa = after && !after.nodes.some((a) => options.exclude.has(a.name)) ? after : undefined;
     }
     if (fa && (COMPUTE_OPS.includes(n.opType as never) || ELEMENTWISE_AFTER.has(n.opType))) {
       if (fa.nodes.some((a) => options.exclude.has(a.name))) {
@@ -236,6 +244,18 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
     for (const v of n.outputs) if (v && quantized.has(v)) add(v);
   }
   return { roles, activations, ties, skipped, notes };
+}
+
+/**
+ * Whether a Relu (or a Clip from 0) after an Add/Mul is implied by its output's QuantizeLinear, so that an int8
+ * Add can run with no clamp of its own: with asymmetric activations and the range calibrated on the clamp's
+ * output ([0, max], no override), the zero point is the lowest code and Q(y) = Q(Relu(y)) for every y.
+ */
+function impliedClamp(a: FusedActivation, g: Graph, options: QdqOptions): boolean {
+  if (a.nodes.length !== 1 || options.symmetricActivations || options.overrides.has(a.output.name)) return false;
+  if (a.kind === 'Clip' && a.params.min !== 0) return false;
+  const n = a.nodes[0];
+  return options.opTypes.has(n.opType) && !options.exclude.has(n.name) && isFloat(a.output) && !g.outputs.includes(a.output);
 }
 
 /** The role of one non-pass-through node, or the reason it is left in fp32. */
@@ -502,6 +522,13 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     const dq = pairFor(out);
     if (!dq) continue;
     for (const c of role.pairOutputFor) c.inputs.forEach((v, i) => v === out && c.setInput(i, dq));
+  }
+  // An Add's implied clamp: its fp32 consumers (a Concat with a constant, ...) read the pair too, so that the
+  // int8 Add's only consumer is its QuantizeLinear (the values differ from the clamp's by that rounding alone).
+  for (const role of plan.roles) {
+    const dq = role.clampReadsPair && role.output ? dqOf.get(role.output) : undefined;
+    if (!dq) continue;
+    for (const c of [...role.output!.consumers]) if (c.opType !== 'QuantizeLinear') c.inputs.forEach((v, i) => v === role.output && c.setInput(i, dq));
   }
   // Other outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
   g.removeDeadNodes();

@@ -38,12 +38,14 @@ interface Case {
   agreement: number;
   /** Floors (dB) of the worst output's SQNR vs fp32 over the two photos, per quantization. */
   quality: Record<'octet minmax' | 'octet entropy' | 'onnxruntime minmax' | 'onnxruntime entropy', number>;
+  /** octet's MinMax at least onnxruntime's (−0.1 dB) on every output and photo. */
+  minmaxAtLeastOnnxruntime?: boolean;
 }
 
 // Measured on the 2-core AMD EPYC (AVX2): agreement cls 45, BlazeFace 17.6; quality in docs/quantization-results.md.
 const CASES: Case[] = [
   { model: 'ppocr_cls', agreement: 35, quality: { 'octet minmax': 15, 'octet entropy': 13, 'onnxruntime minmax': 12, 'onnxruntime entropy': 4 } },
-  { model: 'blazeface_front', agreement: 14, quality: { 'octet minmax': 4, 'octet entropy': -2, 'onnxruntime minmax': 7, 'onnxruntime entropy': -2 } },
+  { model: 'blazeface_front', agreement: 14, quality: { 'octet minmax': 8, 'octet entropy': -2, 'onnxruntime minmax': 7, 'onnxruntime entropy': -2 }, minmaxAtLeastOnnxruntime: true },
 ];
 
 const table: string[] = [];
@@ -135,20 +137,28 @@ describe.each(CASES)("onnxruntime's quantization of $model", (c) => {
       'onnxruntime minmax': fixture(`${c.model}.minmax`),
       'onnxruntime entropy': fixture(`${c.model}.entropy`),
     };
+    const each: Partial<Record<keyof Case['quality'], number[]>> = {};
     for (const [label, file] of Object.entries(files) as [keyof Case['quality'], string | Uint8Array][]) {
       const got = (await octetRuns(file, evaluation)).outputs;
       let worst = Infinity;
+      const values: number[] = (each[label] = []);
       const cells = evaluation.map((_, i) =>
         Object.keys(fp32[i])
           .map((o) => {
             const v = sqnr(fp32[i][o], got[i][o]);
             worst = Math.min(worst, v);
+            values.push(v);
             return db(v);
           })
           .join(' '),
       );
       table.push(`${c.model} ${label}: SQNR vs fp32 (dB, per output) page ${cells[0]}; motorcycle ${cells[1]}`);
       expect(worst).toBeGreaterThan(c.quality[label]);
+    }
+    if (c.minmaxAtLeastOnnxruntime) {
+      // Same calibration rule, same graph placement (a Relu after an Add is left to the Add's QuantizeLinear, as
+      // onnxruntime does): level with onnxruntime on every output and photo, up to weight codes rounded on ties.
+      each['octet minmax']!.forEach((v, i) => expect(v).toBeGreaterThan(each['onnxruntime minmax']![i] - 0.1));
     }
   });
 });
@@ -193,8 +203,8 @@ describe("onnxruntime's dynamic quantization of the Silero VAD", () => {
       `silero_vad_op18_ifless, onnxruntime's dynamic file: ${agreeOctet}/${total} frame decisions agree with fp32 on octet, ${agreeOrt}/${total} on onnxruntime-node; ` +
         `worst state SQNR vs fp32 ${db(worstState)} dB; octet vs onnxruntime-node state ${db(worstRuntimes)} dB`,
     );
-    expect(agreeOctet / total).toBeGreaterThanOrEqual(0.95);
-    expect(agreeOrt / total).toBeGreaterThanOrEqual(0.95);
+    expect(agreeOctet / total).toBeGreaterThanOrEqual(0.98);
+    expect(agreeOrt / total).toBeGreaterThanOrEqual(0.98);
     expect(worstRuntimes).toBeGreaterThan(30);
   });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Model } from '../../../src/ir/model.js';
+import { InferenceSession } from '../../../src/index.js';
 import { verifyModel } from '../../../src/ir/verify.js';
 import { DataType } from '../../../src/onnx/dtype.js';
 import { loadModel, serializeModel } from '../../../src/onnx/io.js';
@@ -13,6 +14,7 @@ import { quantize } from '../../../src/quantize/quantize.js';
 import { createOnnxruntimeExecutor, runModel } from './helpers/ort-executor.js';
 import { smallModel, smallSamples } from './helpers/small.js';
 import { ortInt8Exact } from '../onnx/helpers/ort.js';
+import { input, int, ints, newModel, output, randomInput, randomTensor } from '../onnx/helpers/build.js';
 
 function producerOf(model: Model, name: string): string | undefined {
   return model.graph.values.get(name)?.producer?.opType;
@@ -105,5 +107,73 @@ describe('static QDQ on Conv → Relu → MaxPool → Reshape → Gemm → Softm
     expect(report.mode).toBe('weight-only');
     expect(model.graph.nodes.filter((n) => n.opType === 'QuantizeLinear')).toEqual([]);
     expect(report.tensors.map((t) => t.role)).toEqual(['weight', 'weight']);
+  });
+});
+
+/** x ─Conv─▶ c ─┬─ Add(c, x) ─▶ a ─Relu─▶ r ─┬─ Conv ─▶ y;  r ─Softmax─▶ s (fp32) */
+function residualModel(): Model {
+  const { model, g } = newModel(13);
+  input(g, 'x', [1, 4, 6, 6]);
+  g.addInitializer(randomTensor('W1', [4, 4, 3, 3], 5, -0.4, 0.4));
+  g.addInitializer(randomTensor('W2', [2, 4, 1, 1], 6, -0.5, 0.5));
+  g.addNode({ opType: 'Conv', name: 'conv1', inputs: ['x', 'W1'], outputs: ['c'], attributes: [ints('pads', [1, 1, 1, 1])] });
+  g.addNode({ opType: 'Add', name: 'add', inputs: ['c', 'x'], outputs: ['a'] });
+  g.addNode({ opType: 'Relu', name: 'relu', inputs: ['a'], outputs: ['r'] });
+  g.addNode({ opType: 'Conv', name: 'conv2', inputs: ['r', 'W2'], outputs: ['y'] });
+  g.addNode({ opType: 'Softmax', name: 'softmax', inputs: ['r'], outputs: ['s'], attributes: [int('axis', 1)] });
+  output(g, 'y', 1, [1, 2, 6, 6]);
+  output(g, 's', 1, [1, 4, 6, 6]);
+  return model;
+}
+
+describe('static QDQ on a residual Add → Relu', () => {
+  const calibration = Array.from({ length: 4 }, (_, i) => ({ x: { data: randomInput([1, 4, 6, 6], 30 + i), dims: [1, 4, 6, 6] } }));
+  const options = { executor: createOnnxruntimeExecutor, calibration, progress: false as const };
+
+  it("fuses the Relu into the Add like a Conv's: one pair, on the Relu's output, whose zero point does the clamp", async () => {
+    for (const [activationType, lowest] of [['uint8', 0], ['int8', -128]] as const) {
+      const { model, report } = await quantize(residualModel(), { ...options, activationType });
+      const g = model.graph;
+      const add = g.nodes.find((n) => n.opType === 'Add')!;
+      const relu = g.nodes.find((n) => n.opType === 'Relu')!;
+      // Nothing between the Add and its Relu; the Add's own signed range is not used.
+      expect(relu.input(0)).toBe(add.output(0));
+      expect(report.tensors.some((t) => t.tensor === 'a')).toBe(false);
+      expect(report.tensors.find((t) => t.tensor === 'r')).toMatchObject({ role: 'activation', min: 0, zeroPoint: lowest });
+      // The int8 Conv and the fp32 Softmax both read the pair's DequantizeLinear: the Relu's only consumer is its Q.
+      expect(relu.output(0)!.consumers.map((n) => n.opType)).toEqual(['QuantizeLinear']);
+      const dq = relu.output(0)!.consumers[0].output(0)!.consumers[0];
+      expect(dq.output(0)!.consumers.map((n) => n.opType).sort()).toEqual(['Conv', 'Softmax']);
+      // octet's runtime runs the Add on int8 codes, the Relu left to the Q's zero point.
+      const session = await InferenceSession.create(serializeModel(model));
+      expect(session.implementations().filter((k) => /add_nd_q|relu|clamp/i.test(k))).toEqual([activationType === 'uint8' ? 'xnnpack:add_nd_qu8' : 'xnnpack:add_nd_qs8']);
+      await session.release();
+      // It runs like fp32 up to int8 error (onnxruntime on the 7-bit twin where its int8 GEMMs saturate).
+      const twin = ortInt8Exact ? model : (await quantize(residualModel(), { ...options, activationType, reduceRange: true })).model;
+      const sample = { x: { data: randomInput([1, 4, 6, 6], 77), dims: [1, 4, 6, 6] } };
+      const ref = await runModel(serializeModel(residualModel()), sample);
+      const got = await runModel(serializeModel(twin), sample);
+      for (const o of ['y', 's']) expect(sqnr(ref[o].data as Float32Array, got[o].data as Float32Array)).toBeGreaterThan(25);
+    }
+  });
+
+  it('keeps the Relu and both pairs where the pair cannot clamp: symmetric activations, an override, an excluded Relu', async () => {
+    for (const o of [{ symmetricActivations: true }, { overrides: { r: { range: [-1, 4] as [number, number] } } }, { exclude: ['relu'] }]) {
+      const { model, report } = await quantize(residualModel(), { ...options, ...o });
+      const relu = model.graph.nodes.find((n) => n.opType === 'Relu')!;
+      if ('exclude' in o) {
+        // An fp32 Relu reads the float sum; nothing quantized reads 'a', so it gets no pair ('r' has one, for conv2).
+        expect(relu.input(0)!.name).toBe('a');
+        expect(report.tensors.some((t) => t.tensor === 'a')).toBe(false);
+        expect(report.tensors.find((t) => t.tensor === 'r')).toMatchObject({ min: 0, zeroPoint: 0 });
+        continue;
+      }
+      // The Relu reads the pair of the Add's signed output; its own output has a pair of its own.
+      expect(relu.input(0)!.producer!.opType).toBe('DequantizeLinear');
+      expect(model.graph.nodes.find((n) => n.opType === 'Softmax')!.input(0)!.name).toBe('r');
+      expect(relu.input(0)!.producer!.input(0)!.producer!.input(0)!.name).toBe('a');
+      expect(report.tensors.find((t) => t.tensor === 'a')!.min).toBeLessThan(0);
+      expect(report.tensors.some((t) => t.tensor === 'r')).toBe(true);
+    }
   });
 });

@@ -25,7 +25,7 @@ const EVALUATION = ['page.png', 'motorcycle_left.png'];
 /** Per model: the floor (dB) for the worst output over the evaluation photos, per channel / per tensor. */
 const FLOORS: Record<string, [number, number]> = {
   ppocr_cls: [15, 8],
-  blazeface_front: [5, 5],
+  blazeface_front: [9, 8],
   ppocr_det: [-9, -2],
 };
 
@@ -98,6 +98,7 @@ describe('dynamic quantization of the Silero VAD (op18, LSTM spelled out as Gemm
     const { agree, total, worstState: worst } = await compareVads(step(bytes), step(out));
     results.push(`silero_vad_op18_ifless dynamic: ${agree}/${total} frame decisions agree, worst state SQNR ${worst.toFixed(1)} dB`);
     console.log(results[results.length - 1]);
-    expect(agree / total).toBeGreaterThanOrEqual(0.95);
+    // The task target: ≥ 98 % of frame decisions as fp32 makes them (measured 129/129).
+    expect(agree / total).toBeGreaterThanOrEqual(0.98);
   });
 });

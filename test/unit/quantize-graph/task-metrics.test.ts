@@ -1,0 +1,196 @@
+/**
+ * Task metrics of octet's int8 models against fp32, everything run by octet's runtime (its int8 kernels):
+ *
+ * - OCR on skimage's page.png: ppocr_det (fp32) finds the text lines, ppocr_rec reads each crop (CTC greedy
+ *   decoding); the text read by int8 rec against fp32 rec, and the lines found by int8 det against fp32 det.
+ *   rec is calibrated on the other lines of the page (two folds: the even lines calibrate for the odd ones and
+ *   back), det on four photos without text and the page's two halves, each stretched to the whole input.
+ * - BlazeFace front on the photos with faces (astronaut, grace_hopper; whole and a square crop around the face):
+ *   the best detection's face score within 0.02 of fp32, and its box. Calibrated on six photos without faces and
+ *   the other person's photo.
+ *
+ * The figures are printed; docs/quantization-results.md has them with onnxruntime's quantizer's.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { serializeModel } from '../../../src/onnx/io.js';
+import type { CalibrationSample } from '../../../src/quantize/executor.js';
+import { sqnr } from '../../../src/quantize/metrics.js';
+import { quantize, type QuantizeOptions } from '../../../src/quantize/quantize.js';
+import { createOctetExecutor } from '../../../src/runtime/calibration-executor.js';
+import { decodePng } from '../onnx/helpers/images.js';
+import { IMAGES_DIR, MODELS_DIR } from '../onnx/helpers/onnx.js';
+import { bestFace, faceSample } from './helpers/faces.js';
+import { ctcDecode, detInput, iou, page, recInput, REC_SHAPE, textBoxes, type Box } from './helpers/ocr.js';
+
+type Outputs = Record<string, Float32Array>;
+
+/** Runs a model on octet's runtime over samples (one session): each sample's outputs. */
+async function runAll(model: string | Uint8Array, samples: readonly CalibrationSample[], outputs: string[]): Promise<Outputs[]> {
+  const exec = await createOctetExecutor(typeof model === 'string' ? new Uint8Array(readFileSync(model)) : model);
+  try {
+    const res: Outputs[] = [];
+    for (const s of samples) {
+      const r = await exec.run(s, outputs);
+      res.push(Object.fromEntries(outputs.map((o) => [o, Float32Array.from(r[o].data)])));
+    }
+    return res;
+  } finally {
+    await exec.release?.();
+  }
+}
+
+const DET = join(MODELS_DIR, 'ppocr_det.onnx');
+const REC = join(MODELS_DIR, 'ppocr_rec.onnx');
+const DET_OUT = 'sigmoid_0.tmp_0';
+const REC_OUT = 'softmax_11.tmp_0';
+const [DET_W, DET_H] = [384, 192];
+
+describe('OCR of the scanned page: int8 against fp32', () => {
+  const img = page();
+  const lines = async (detModel: string | Uint8Array): Promise<Box[]> => {
+    const [out] = await runAll(detModel, [detInput(img, DET_W, DET_H)], [DET_OUT]);
+    return textBoxes(out[DET_OUT], DET_W, DET_H, img.width, img.height);
+  };
+  const read = async (recModel: string | Uint8Array, crops: readonly CalibrationSample[]): Promise<{ texts: string[]; probs: Float32Array[] }> => {
+    const probs = (await runAll(recModel, crops, [REC_OUT])).map((o) => o[REC_OUT]);
+    return { texts: probs.map((p) => ctcDecode(p, 6625)), probs };
+  };
+
+  /** rec quantized twice (each fold's crops calibrate for the other's): per line, the int8 text and SQNR. */
+  async function twoFolds(crops: CalibrationSample[], options: Partial<QuantizeOptions>): Promise<{ texts: string[]; sqnrs: number[]; fp32Share: number[] }> {
+    const texts: string[] = [];
+    const sqnrs: number[] = [];
+    const fp32Share: number[] = [];
+    const ref = await read(REC, crops);
+    for (const fold of [0, 1]) {
+      const evaluate = crops.map((_, i) => i).filter((i) => i % 2 === fold);
+      const calibration = crops.filter((_, i) => i % 2 !== fold);
+      const { model, report } = await quantize(REC, { calibration, inputShapes: { x: [...REC_SHAPE] }, progress: false, ...options });
+      fp32Share.push(report.mixedPrecision?.fp32MacFraction ?? 0);
+      const got = await read(serializeModel(model), evaluate.map((i) => crops[i]));
+      evaluate.forEach((i, k) => {
+        texts[i] = got.texts[k];
+        sqnrs[i] = sqnr(ref.probs[i], got.probs[k]);
+      });
+    }
+    return { texts, sqnrs, fp32Share };
+  }
+
+  it('det (fp32) finds the seven text lines; fp32 rec reads them', async () => {
+    const boxes = await lines(DET);
+    const { texts } = await read(REC, boxes.map((b) => recInput(img, b)));
+    console.log(`fp32 OCR of page.png:\n${texts.map((t) => `  ${JSON.stringify(t)}`).join('\n')}`);
+    expect(texts).toHaveLength(7);
+    expect(texts[0]).toBe('Region-based segmentation');
+    expect(texts[5]).toBe('histogram of grey values:');
+  }, 60_000);
+
+  it('static int8 rec (MinMax, calibrated on the other lines): the text read against fp32', async () => {
+    const crops = (await lines(DET)).map((b) => recInput(img, b));
+    const ref = (await read(REC, crops)).texts;
+    const { texts, sqnrs } = await twoFolds(crops, { method: 'minmax' });
+    const same = texts.filter((t, i) => t === ref[i]).length;
+    console.log(
+      `rec static int8: ${same}/${texts.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
+        texts.map((t, i) => `  ${t === ref[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}`).join('\n'),
+    );
+    // Plain static int8 does not meet the target (exactly fp32's text) on this page: it loses spaces between words.
+    // Measured 1/7, SQNR 10.7-12.8 dB; guarded against getting worse.
+    expect(same).toBeGreaterThanOrEqual(1);
+    expect(Math.min(...sqnrs)).toBeGreaterThan(9);
+  }, 300_000);
+
+  it('dynamic int8 rec (MatMul/Gemm only): the text read against fp32', async () => {
+    const crops = (await lines(DET)).map((b) => recInput(img, b));
+    const ref = await read(REC, crops);
+    const { model } = await quantize(REC, { dynamic: true });
+    const got = await read(serializeModel(model), crops);
+    const same = got.texts.filter((t, i) => t === ref.texts[i]).length;
+    const sqnrs = got.probs.map((p, i) => sqnr(ref.probs[i], p));
+    console.log(
+      `rec dynamic int8: ${same}/${crops.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
+        got.texts.map((t, i) => `  ${t === ref.texts[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}${t === ref.texts[i] ? '' : ` (fp32 ${JSON.stringify(ref.texts[i])})`}`).join('\n'),
+    );
+    expect(same).toBeGreaterThanOrEqual(6);
+    expect(Math.min(...sqnrs)).toBeGreaterThan(25);
+  }, 120_000);
+
+  it('static int8 det finds the same lines (calibrated on four photos and the two halves of the page, enlarged)', async () => {
+    // Photos without text alone give ranges that lose every line (0 of 7 found); the page's halves, each
+    // stretched to the whole input (text twice as wide as in the evaluated view), give the text's ranges.
+    const photos = ['astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png'].map((p) => detInput(decodePng(join(IMAGES_DIR, p)), DET_W, DET_H));
+    const halves = [0, 1].map((k) => detInput(img, DET_W, DET_H, { x: (k * img.width) / 2, y: 0, w: img.width / 2, h: img.height }));
+    const { model } = await quantize(DET, { calibration: [...photos, ...halves], inputShapes: { x: [1, 3, DET_H, DET_W] }, progress: false });
+    const ref = await lines(DET);
+    const got = await lines(serializeModel(model));
+    // Each fp32 line matched with the int8 line that overlaps it most.
+    const ious = ref.map((b) => Math.max(0, ...got.map((g) => iou(b, g))));
+    const texts = await read(REC, got.map((b) => recInput(img, b)));
+    const refTexts = await read(REC, ref.map((b) => recInput(img, b)));
+    const same = refTexts.texts.filter((t) => texts.texts.includes(t)).length;
+    console.log(
+      `det static int8 (MinMax): ${got.length} lines (fp32 ${ref.length}); IoU with fp32's ${ious.map((v) => v.toFixed(2)).join(' ')}; ` +
+        `fp32 rec reads ${same}/${ref.length} of fp32's lines identically on int8 det's boxes`,
+    );
+    // Measured: 8 lines (one more than fp32), IoU 0.83-0.94, 2 of 7 lines read identically (the crops shift).
+    expect(got.length).toBeGreaterThanOrEqual(ref.length);
+    expect(Math.min(...ious)).toBeGreaterThan(0.75);
+  }, 300_000);
+});
+
+describe('BlazeFace on photos with faces: int8 against fp32', () => {
+  const MODEL = join(MODELS_DIR, 'blazeface_front.onnx');
+  const OUTPUTS = ['Identity:0', 'Identity_1:0', 'Identity_2:0', 'Identity_3:0'];
+  const VIEWS: [string, { left: number; top: number; size: number } | undefined][] = [
+    ['astronaut.png', undefined],
+    ['astronaut.png', { left: 100, top: 0, size: 300 }],
+    ['grace_hopper.jpg', undefined],
+    ['grace_hopper.jpg', { left: 56, top: 30, size: 400 }],
+  ];
+
+  /** The two classificator heads (1x1 Convs, 81,920 of 30,760,960 MACs: 0.27 %). */
+  const HEADS = ['StatefulPartitionedCall/functional_1/conv2d_17/BiasAdd', 'StatefulPartitionedCall/functional_1/conv2d_18/BiasAdd'];
+
+  it('the best face score against fp32 (target: within 0.02), all int8 and with the two score heads in fp32; boxes overlap', async () => {
+    const noFaces = await Promise.all(['chelsea.png', 'coffee.png', 'motorcycle_left.png', 'rocket.jpg', 'china.jpg', 'flower.jpg'].map((p) => faceSample(p)));
+    const views = await Promise.all(VIEWS.map(([p, r]) => faceSample(p, r)));
+    const ref = (await runAll(MODEL, views, OUTPUTS)).map(bestFace);
+    const result: Record<string, ReturnType<typeof bestFace>[]> = {};
+    // (Entropy and percentile calibration with the heads in fp32 were tried too: no better, entropy far worse.)
+    for (const [label, exclude, method] of [['plain', [], 'minmax'], ['heads fp32', HEADS, 'minmax']] as const) {
+      // Photos without faces alone leave the score's range below any face's logit (every face then scores the
+      // clipped 0.593), so each person's views are scored by a model calibrated on them and the other person.
+      const got: ReturnType<typeof bestFace>[] = (result[label] = []);
+      for (const [person, other] of [['astronaut.png', 'grace_hopper.jpg'], ['grace_hopper.jpg', 'astronaut.png']]) {
+        const { model } = await quantize(MODEL, { calibration: [...noFaces, await faceSample(other)], method, exclude: [...exclude], progress: false });
+        const mine = VIEWS.map((v, i) => i).filter((i) => VIEWS[i][0] === person);
+        const out = await runAll(serializeModel(model), mine.map((i) => views[i]), OUTPUTS);
+        mine.forEach((i, k) => (got[i] = bestFace(out[k])));
+      }
+      const lines = VIEWS.map(([p, r], i) => {
+        const d = got[i].score - ref[i].score;
+        return `  ${p}${r ? ' (face crop)' : ''}: fp32 ${ref[i].score.toFixed(4)}, int8 ${got[i].score.toFixed(4)} (${d >= 0 ? '+' : ''}${d.toFixed(4)}); same anchor ${got[i].anchor === ref[i].anchor}; box IoU ${iou(ref[i].box, got[i].box).toFixed(3)}`;
+      });
+      console.log(`BlazeFace static int8 (${method}), ${label}:\n${lines.join('\n')}`);
+    }
+    const drift = (k: string): number[] => result[k].map((f, i) => Math.abs(f.score - ref[i].score));
+    for (let i = 0; i < VIEWS.length; i++) {
+      expect(ref[i].score).toBeGreaterThan(0.85);
+      // The boxes agree in both settings (measured IoU 0.85-0.98).
+      expect(iou(ref[i].box, result.plain[i].box)).toBeGreaterThan(0.8);
+      expect(iou(ref[i].box, result['heads fp32'][i].box)).toBeGreaterThan(0.8);
+    }
+    // All int8: the score's calibrated range ends near the calibration face's logit, so a more confident face is
+    // clipped; the 8x8 head, never positive on the calibration photos, clips at logit 0 (score 0.5). Measured
+    // drift 0.017, 0.034, 0.019, 0.390: the 0.02 target is met on two views of four.
+    expect(drift('plain').filter((d) => d <= 0.02)).toHaveLength(2);
+    // With the two heads in fp32 (0.27 % of the MACs): 0.003, 0.008 (astronaut), 0.034, 0.038 (grace_hopper): the
+    // target is met on astronaut only; the backbone's int8 error moves grace_hopper's logit.
+    expect(drift('heads fp32').slice(0, 2).every((d) => d <= 0.02)).toBe(true);
+    expect(Math.max(...drift('heads fp32'))).toBeLessThan(0.05);
+  }, 120_000);
+});
