@@ -187,7 +187,7 @@ describe('BlazeFace on photos with faces: int8 against fp32', () => {
     // All int8: the score's calibrated range ends near the calibration face's logit, so a more confident face is
     // clipped; the 8x8 head, never positive on the calibration photos, clips at logit 0 (score 0.5). Measured
     // drift 0.017, 0.034, 0.019, 0.390: the 0.02 target is met on two views of four.
-    expect(drift('plain').filter((d) => d <= 0.02)).toHaveLength(2);
+    expect(drift('plain').filter((d) => d <= 0.02).length).toBeGreaterThanOrEqual(2);
     // With the two heads in fp32 (0.27 % of the MACs): 0.003, 0.008 (astronaut), 0.034, 0.038 (grace_hopper): the
     // target is met on astronaut only; the backbone's int8 error moves grace_hopper's logit.
     expect(drift('heads fp32').slice(0, 2).every((d) => d <= 0.02)).toBe(true);
