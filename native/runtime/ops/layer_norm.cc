@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "runtime/op.h"
+#include "runtime/ops/vec8.h"
 
 namespace octet {
 namespace runtime {
@@ -15,27 +16,6 @@ namespace runtime {
 namespace {
 
 constexpr size_t kLanes = 8;
-
-// x86-64: a Haswell (AVX2 + FMA) clone beside the baseline one, picked at load time (the addon is built for
-// plain x86-64). The 8-float vector type keeps the partial sums in registers on every target.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define OCTET_VECTOR_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define OCTET_VECTOR_CLONES
-#endif
-// The helpers below are always inlined into the clones, so the vector ABI note GCC gives for them is moot.
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float V8 __attribute__((vector_size(32)));
-
-inline V8 Load8(const float* p) {
-  V8 v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline float Sum8(V8 v) {
-  return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
 
 // One row: mean, variance of (x - mean) (two passes), then y = (x - mean) * inv * g (+ b).
 OCTET_VECTOR_CLONES void NormalizeRow(const float* p, const float* g, const float* b, float eps, size_t n, float* r,
