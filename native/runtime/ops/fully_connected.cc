@@ -13,6 +13,10 @@
 namespace octet {
 namespace runtime {
 
+bool FloatOnOnednn(OpContext& ctx, bool empty);
+std::unique_ptr<Op> CreateOnednnFloatMatMul(OpContext& ctx, size_t m, size_t k, size_t n, const float* w,
+                                            bool transposed, float amin, float amax);
+
 namespace {
 
 class BackendFullyConnected final : public Op {
@@ -70,6 +74,13 @@ std::unique_ptr<Op> CreateFloatFc(OpContext& ctx, size_t m, size_t k, size_t n, 
   ctx.ExpectDType(ctx.output(0), ElemType::kFloat32, "output");
   const float amin = ctx.ActivationMin(), amax = ctx.ActivationMax();
   ctx.Expect(amin <= amax, "expected activationMin <= activationMax");
+  if (FloatOnOnednn(ctx, m == 0)) {
+#ifdef OCTET_WITH_ONEDNN
+    return CreateOnednnFloatMatMul(ctx, m, k, n, w, transposed, amin, amax);
+#else
+    throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
+#endif
+  }
   EnsureXnnpack();
   auto op = MakeXnnOp("fully_connected_nc_f32", ctx.pool(), [&](xnn_operator_t* out) {
     return xnn_create_fully_connected_nc_f32(k, n, k, n, w, ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax,
@@ -97,7 +108,8 @@ std::unique_ptr<Op> CreateFullyConnected(OpContext& ctx) {
   if (x.dtype == ElemType::kFloat32) {
     ctx.ExpectDType(w, ElemType::kFloat32, "weights");
     CheckBias(ctx, ElemType::kFloat32, n);
-    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack", "float32 FullyConnected runs on 'xnnpack' only");
+    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack" || ctx.backend() == "onednn",
+               "float32 FullyConnected runs on 'xnnpack' or 'onednn'");
     return CreateFloatFc(ctx, m, k, n, ctx.in<float>(1), false);
   }
   ctx.Expect(IsQuantized8(x.dtype), std::string("unsupported input dtype ") + ElemTypeName(x.dtype));

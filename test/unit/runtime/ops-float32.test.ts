@@ -1,7 +1,8 @@
 /** Each op in float32 against the float64 reference interpreter (tolerance 1e-5 relative + 1e-5 absolute). */
 import { describe, expect, it } from 'vitest';
 
-import { createPlan, type Plan, type PlanTypedArray } from '../../../src/runtime/plan.js';
+import { backends } from '../../../src/backends.js';
+import { createPlan, type Plan, type PlanBackend, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
 import { count, expectClose, randomFloat, single } from './helpers.js';
 
@@ -20,20 +21,37 @@ async function check(plan: Plan, inputs: PlanTypedArray[], impl?: RegExp, rtol =
   p.release();
 }
 
-function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[]>, bias = true, seed = 1): Promise<void> {
+// float32 Conv / FullyConnected run on XNNPACK or oneDNN (where built in): each case runs on both, and 'auto'
+// (no node backend) picks oneDNN wherever it runs.
+const ONEDNN = backends().some((b) => b.name === 'onednn' && b.available);
+const FLOAT_BACKENDS: [PlanBackend | undefined, RegExp][] = [
+  ['xnnpack', /^xnnpack:/],
+  ...(ONEDNN ? ([['onednn', /^onednn:/]] as [PlanBackend, RegExp][]) : []),
+  [undefined, ONEDNN ? /^onednn:/ : /^xnnpack:/],
+];
+
+async function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[]>, bias = true, seed = 1): Promise<void> {
   const ins = [f32(x), f32(w, randomFloat(count(w), seed + 1))];
   if (bias) ins.push(f32([w[0]], randomFloat(w[0], seed + 2)));
-  return check(single('Conv', ins, [f32(y)], attrs), [randomFloat(count(x), seed)], /xnnpack:convolution2d_nhwc_f32/);
+  for (const [backend, impl] of FLOAT_BACKENDS) {
+    await check(single('Conv', ins, [f32(y)], attrs, backend), [randomFloat(count(x), seed)], impl);
+  }
 }
 
-describe('Conv float32 (NHWC, OHWI)', () => {
+describe('Conv float32 (NHWC, OHWI) on each backend', () => {
   it('3x3, pads 1, bias', () => conv([1, 7, 6, 5], [8, 3, 3, 5], [1, 7, 6, 8], { pads: [1, 1, 1, 1] }));
   it('strides 2, asymmetric pads, no bias', () => conv([2, 9, 8, 3], [4, 3, 3, 3], [2, 4, 4, 4], { strides: [2, 2], pads: [1, 0, 0, 1] }, false));
   it('dilations 2', () => conv([1, 9, 9, 4], [6, 3, 3, 4], [1, 5, 5, 6], { dilations: [2, 2] }));
   it('groups 2', () => conv([1, 6, 6, 8], [6, 3, 3, 4], [1, 6, 6, 6], { group: 2, pads: [1, 1, 1, 1] }));
   it('depthwise with multiplier 2 and fused clamp', () =>
     conv([1, 8, 8, 4], [8, 3, 3, 1], [1, 8, 8, 8], { group: 4, pads: [1, 1, 1, 1], activationMin: 0, activationMax: 0.5 }));
+  it('depthwise 3x3 stride 2 with ReLU (min 0, no max)', () =>
+    conv([1, 9, 9, 16], [16, 3, 3, 1], [1, 5, 5, 16], { group: 16, strides: [2, 2], pads: [1, 1, 1, 1], activationMin: 0 }));
   it('1x1', () => conv([3, 4, 4, 16], [32, 1, 1, 16], [3, 4, 4, 32], {}));
+  it('1x1 with a one-sided clamp (max only)', () => conv([1, 5, 5, 24], [40, 1, 1, 24], [1, 5, 5, 40], { activationMax: 0.3 }));
+  it('7x7 stride 2 over 3 channels (a stem)', () => conv([1, 20, 20, 3], [16, 7, 7, 3], [1, 10, 10, 16], { strides: [2, 2], pads: [3, 3, 3, 3] }));
+  it('an empty batch runs (on XNNPACK)', () =>
+    check(single('Conv', [f32([0, 4, 4, 2]), f32([3, 1, 1, 2], randomFloat(6, 1))], [f32([0, 4, 4, 3])]), [new Float32Array(0)], /^xnnpack:/));
 });
 
 describe('ConvTranspose float32', () => {
@@ -52,11 +70,15 @@ describe('ConvTranspose float32', () => {
   });
 });
 
-describe('FullyConnected and MatMul float32', () => {
-  it('FullyConnected [..., K] x [N, K] + bias, clamp', () =>
-    check(single('FullyConnected', [f32([2, 3, 16]), f32([10, 16], randomFloat(160, 2)), f32([10], randomFloat(10, 3))], [f32([2, 3, 10])], { activationMin: -0.2 }), [randomFloat(96, 1)], /fully_connected_nc_f32/));
-  it('MatMul with a constant 2-D B runs as FullyConnected', () =>
-    check(single('MatMul', [f32([4, 12]), f32([12, 7], randomFloat(84, 2))], [f32([4, 7])]), [randomFloat(48, 1)], /fully_connected_nc_f32/));
+describe('FullyConnected and MatMul float32 on each backend', () => {
+  for (const [backend, impl] of FLOAT_BACKENDS) {
+    it(`FullyConnected [..., K] x [N, K] + bias, clamp (${backend ?? 'auto'})`, () =>
+      check(single('FullyConnected', [f32([2, 3, 16]), f32([10, 16], randomFloat(160, 2)), f32([10], randomFloat(10, 3))], [f32([2, 3, 10])], { activationMin: -0.2 }, backend), [randomFloat(96, 1)], impl));
+    it(`FullyConnected without bias, ReLU (${backend ?? 'auto'})`, () =>
+      check(single('FullyConnected', [f32([5, 33]), f32([17, 33], randomFloat(561, 4))], [f32([5, 17])], { activationMin: 0 }, backend), [randomFloat(165, 5)], impl));
+    it(`MatMul with a constant 2-D B runs as FullyConnected (${backend ?? 'auto'})`, () =>
+      check(single('MatMul', [f32([4, 12]), f32([12, 7], randomFloat(84, 2))], [f32([4, 7])], {}, backend), [randomFloat(48, 1)], impl));
+  }
   it('batched MatMul of two activations with broadcasting (attention)', () =>
     check(single('MatMul', [f32([2, 3, 5, 8]), f32([3, 8, 6])], [f32([2, 3, 5, 6])]), [randomFloat(240, 1), randomFloat(144, 2)], /own:matmul/));
 });
