@@ -19,6 +19,7 @@ import { inferShapes } from '../ir/shape-inference.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
+import { fuseConvEpilogues } from './fuse-epilogues.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 
 export interface LowerOptions {
@@ -173,6 +174,7 @@ export class Lowering {
       return id;
     });
     this.b.plan.outputs = outputIds;
+    fuseConvEpilogues(this.b.plan);
     return { plan: this.b.plan, inputIds, outputIds, int8Nodes: emitters.size };
   }
 

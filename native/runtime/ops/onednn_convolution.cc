@@ -112,7 +112,7 @@ class OnednnConvolution final : public Op {
 
 class OnednnFloatConvolution final : public Op {
  public:
-  OnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax) {
+  OnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax, const FloatEpilogue& epi) {
     auto& engine = onednn::Engine();
     const auto f32 = memory::data_type::f32;
     memory::desc src_md({g.n, g.c, g.h, g.w}, f32, memory::format_tag::nhwc);
@@ -130,15 +130,16 @@ class OnednnFloatConvolution final : public Op {
     memory::desc bias_md({g.oc}, f32, memory::format_tag::a);
     dnnl::primitive_attr attr;
     const float inf = std::numeric_limits<float>::infinity();
-    if (amin > -inf || amax < inf) {
-      dnnl::post_ops ops;
-      if (amin == 0 && amax == inf) {
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      } else {
-        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, amin, amax);
-      }
-      attr.set_post_ops(ops);
+    dnnl::post_ops ops;
+    if (amin == 0 && amax == inf) {
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    } else if (amin > -inf || amax < inf) {
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, amin, amax);
     }
+    // oneDNN's hardswish is x * min(max(x + 3, 0), 6) / 6 (alpha, beta unused in 2.x); linear is alpha * x + beta.
+    if (epi.hard_swish) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+    if (epi.scale != 1.0f || epi.bias != 0.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, epi.scale, epi.bias);
+    if (ops.len() > 0) attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see OnednnConvolution
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN float32 convolution", [&] {
@@ -187,9 +188,10 @@ class OnednnFloatConvolution final : public Op {
 
 }  // namespace
 
-std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax) {
+std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax,
+                                                 const FloatEpilogue& epi) {
   GetBackend("onednn");
-  return std::make_unique<OnednnFloatConvolution>(ctx, g, amin, amax);
+  return std::make_unique<OnednnFloatConvolution>(ctx, g, amin, amax, epi);
 }
 
 std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g) {

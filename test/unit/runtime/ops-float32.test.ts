@@ -30,7 +30,7 @@ const FLOAT_BACKENDS: [PlanBackend | undefined, RegExp][] = [
   [undefined, ONEDNN ? /^onednn:/ : /^xnnpack:/],
 ];
 
-async function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[]>, bias = true, seed = 1): Promise<void> {
+async function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[] | string>, bias = true, seed = 1): Promise<void> {
   const ins = [f32(x), f32(w, randomFloat(count(w), seed + 1))];
   if (bias) ins.push(f32([w[0]], randomFloat(w[0], seed + 2)));
   for (const [backend, impl] of FLOAT_BACKENDS) {
@@ -52,6 +52,26 @@ describe('Conv float32 (NHWC, OHWI) on each backend', () => {
   it('7x7 stride 2 over 3 channels (a stem)', () => conv([1, 20, 20, 3], [16, 7, 7, 3], [1, 10, 10, 16], { strides: [2, 2], pads: [3, 3, 3, 3] }));
   it('an empty batch runs (on XNNPACK)', () =>
     check(single('Conv', [f32([0, 4, 4, 2]), f32([3, 1, 1, 2], randomFloat(6, 1))], [f32([0, 4, 4, 3])]), [new Float32Array(0)], /^xnnpack:/));
+});
+
+describe('Conv float32 epilogue (activation HardSwish, affineScale, affineBias) on each backend', () => {
+  it('HardSwish after a clamp, then an affine', () =>
+    conv([1, 6, 6, 8], [8, 3, 3, 1], [1, 6, 6, 8], { group: 8, pads: [1, 1, 1, 1], activationMax: 2, activation: 'HardSwish', affineScale: 0.75, affineBias: -0.125 }));
+  it('HardSwish alone on a 1x1 (inputs reaching both sides of the -3..3 knee)', async () => {
+    const w = randomFloat(12 * 10, 3, -2, 2);
+    for (const [backend, impl] of FLOAT_BACKENDS) {
+      await check(single('Conv', [f32([2, 4, 5, 10]), f32([12, 1, 1, 10], w)], [f32([2, 4, 5, 12])], { activation: 'HardSwish' }, backend), [randomFloat(400, 4, -2, 2)], impl);
+    }
+  });
+  it('affine alone (scale only, bias only)', async () => {
+    await conv([1, 5, 5, 4], [6, 3, 3, 4], [1, 3, 3, 6], { affineScale: -1.5 });
+    await conv([1, 5, 5, 4], [6, 3, 3, 4], [1, 3, 3, 6], { affineBias: 0.5 }, true, 7);
+  });
+  it('rejects another activation and a non-finite affine, naming the node', () => {
+    const ins = [f32([1, 3, 3, 2]), f32([2, 1, 1, 2], randomFloat(4, 1))];
+    expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { activation: 'Gelu' }))).toThrow(/node 'conv0' \(Conv\): activation must be 'HardSwish' \(or absent\), got 'Gelu'/);
+    expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { affineScale: Infinity }))).toThrow(/affineScale and affineBias must be finite/);
+  });
 });
 
 describe('ConvTranspose float32', () => {
