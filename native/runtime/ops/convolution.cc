@@ -15,13 +15,13 @@ std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g);
 std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax,
                                                  const FloatEpilogue& epi);
 
-// Which library runs a float32 Conv / FullyConnected: the node's backend when it names one, else (auto) oneDNN
+// Which library runs a float32 Conv / FullyConnected / MatMul: the node's backend when it names one, else (auto) oneDNN
 // wherever it is built in and runs (x86), XNNPACK elsewhere. Measured on AVX2 (docs/BENCHMARKS.md): oneDNN's f32
 // JIT convolutions on NHWC took 0.4-0.7x XNNPACK's time for 1x1, depthwise and dense convolutions alike on every
 // benchmark model. Empty tensors stay on XNNPACK.
 bool FloatOnOnednn(OpContext& ctx, bool empty) {
   if (ctx.backend() == "onednn") return true;
-  if (ctx.backend() == "xnnpack" || empty) return false;
+  if (ctx.backend() == "xnnpack" || ctx.backend() == "own" || empty) return false;
 #ifdef OCTET_WITH_ONEDNN
   try {
     return GetBackend("onednn") != nullptr;

@@ -7,6 +7,10 @@
 // FullyConnected (int8: B per tensor or per column, quant axis 1); two activations run an own kernel.
 #include <cstring>
 
+#ifdef OCTET_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
 #include "runtime/ops/broadcast.h"
 #include "runtime/ops/xnn_op.h"
 
@@ -164,6 +168,40 @@ std::unique_ptr<Op> CreateBatchedMatMul(OpContext& ctx) {
   const T* B = ctx.in<T>(1);
   T* Y = ctx.out<T>(0);
   const size_t mk = m * k, kn = k * n, mn = m * n;
+#ifdef OCTET_WITH_ONEDNN
+  if (FloatOnOnednn(ctx, y.elements() == 0 || k == 0)) {
+    // oneDNN's row-major sgemm per batch entry (int8: on the dequantized operands, then requantized): the same
+    // float arithmetic as below, blocked and vectorised.
+    return MakeOp("onednn:sgemm", [=] {
+      std::vector<float> fa(quantized ? mk : 0), fb(quantized ? kn : 0), fy(quantized ? mn : 0);
+      ForEachBroadcast(batch, sa, sb, [&](size_t i, size_t ia, size_t ib) {
+        const T* pa = A + ia * mk;
+        const T* pb = B + ib * kn;
+        T* py = Y + i * mn;
+        const float* ga = reinterpret_cast<const float*>(pa);
+        const float* gb = reinterpret_cast<const float*>(pb);
+        float* gy = reinterpret_cast<float*>(py);
+        if (quantized) {
+          for (size_t j = 0; j < mk; ++j) fa[j] = static_cast<float>(pa[j]) - qa.zero_point;
+          for (size_t j = 0; j < kn; ++j) fb[j] = static_cast<float>(pb[j]) - qb.zero_point;
+          ga = fa.data();
+          gb = fb.data();
+          gy = fy.data();
+        }
+        const dnnl_status_t st = dnnl_sgemm('N', 'N', m, n, k, 1.0f, ga, k, gb, n, 0.0f, gy, n);
+        if (st != dnnl_success) throw Error("ERR_OCTET_ONEDNN", "dnnl_sgemm failed with status " + std::to_string(st));
+        for (size_t j = 0; j < mn; ++j) {
+          if (quantized) {
+            py[j] = static_cast<T>(
+                QuantizeValue(static_cast<double>(fy[j]) * qa.scale * qb.scale / qy.scale, 1.0, qy.zero_point, lo, hi));
+          } else {
+            py[j] = static_cast<T>(std::min(std::max(gy[j], amin), amax));
+          }
+        }
+      });
+    });
+  }
+#endif
   return MakeOp("own:matmul", [=] {
     std::vector<float> acc(n);
     std::vector<float> bf(quantized ? kn : 0);

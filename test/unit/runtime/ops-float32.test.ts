@@ -99,8 +99,13 @@ describe('FullyConnected and MatMul float32 on each backend', () => {
     it(`MatMul with a constant 2-D B runs as FullyConnected (${backend ?? 'auto'})`, () =>
       check(single('MatMul', [f32([4, 12]), f32([12, 7], randomFloat(84, 2))], [f32([4, 7])], {}, backend), [randomFloat(48, 1)], impl));
   }
-  it('batched MatMul of two activations with broadcasting (attention)', () =>
-    check(single('MatMul', [f32([2, 3, 5, 8]), f32([3, 8, 6])], [f32([2, 3, 5, 6])]), [randomFloat(240, 1), randomFloat(144, 2)], /own:matmul/));
+  it('batched MatMul of two activations with broadcasting (attention): own kernel, and oneDNN sgemm where it runs', async () => {
+    const plan = (backend?: PlanBackend) => single('MatMul', [f32([2, 3, 5, 8]), f32([3, 8, 6])], [f32([2, 3, 5, 6])], { activationMax: 1.5 }, backend);
+    const ins = [randomFloat(240, 1), randomFloat(144, 2)];
+    await check(plan('own'), ins, /^own:matmul$/);
+    await check(plan(), ins, ONEDNN ? /^onednn:sgemm$/ : /^own:matmul$/);
+    await check(single('MatMul', [f32([4, 33, 70]), f32([4, 70, 17])], [f32([4, 33, 17])]), [randomFloat(4 * 33 * 70, 3), randomFloat(4 * 70 * 17, 4)], ONEDNN ? /^onednn:sgemm$/ : /^own:matmul$/);
+  });
 });
 
 describe('elementwise binary float32 with broadcasting', () => {
@@ -110,6 +115,13 @@ describe('elementwise binary float32 with broadcasting', () => {
       await check(single(op, [f32([2, 3, 4, 8]), f32([1, 1, 8])], [f32([2, 3, 4, 8])]), [randomFloat(192, 1), b], /xnnpack:/);
     });
   }
+  it('Pow by a constant 2 is an exact square (XNNPACK multiply of x by itself)', async () => {
+    const x = randomFloat(24, 3, -3, 3);
+    const plan = single('Pow', [f32([2, 3, 4]), f32([1], Float32Array.of(2))], [f32([2, 3, 4])]);
+    await check(plan, [x], /^xnnpack:multiply_nd_f32\(square\)$/);
+    const [y] = createPlan(plan).runSync([x]);
+    expect(Array.from(y as Float32Array)).toEqual(Array.from(x, (v) => Math.fround(v * v)));
+  });
   it('Pow (own kernel)', () => check(single('Pow', [f32([3, 4]), f32([4])], [f32([3, 4])]), [randomFloat(12, 1, 0.1, 2), randomFloat(4, 2, -2, 2)], /own:binary_f32/));
   it('Add with fused clamp and a constant operand', () =>
     check(single('Add', [f32([5, 6]), f32([5, 1], randomFloat(5, 3))], [f32([5, 6])], { activationMin: 0, activationMax: 1 }), [randomFloat(30, 1)]));

@@ -128,11 +128,14 @@ describe('FullyConnected / MatMul int8', () => {
     plan = calibrateOutput(plan, [x], 'uint8');
     await check(plan, [x], /xnnpack:/);
   });
-  it('batched MatMul of two int8 activations (own kernel)', async () => {
+  it('batched MatMul of two int8 activations (own kernel; oneDNN sgemm on the dequantized operands where it runs)', async () => {
     const a = randomInts(2 * 4 * 8, 1, -128, 127), b = randomInts(2 * 8 * 5, 2, -128, 127);
-    let plan = single('MatMul', [q8('int8', [2, 4, 8], quant(0.05, 2)), q8('int8', [2, 8, 5], quant(0.04, -1))], [q8('int8', [2, 4, 5], quant(1))]);
-    plan = calibrateOutput(plan, [a, b], 'int8');
-    await check(plan, [a, b], /own:matmul/);
+    const onednn = backends().some((x) => x.name === 'onednn' && x.available);
+    for (const backend of ['own', undefined] as const) {
+      let plan = single('MatMul', [q8('int8', [2, 4, 8], quant(0.05, 2)), q8('int8', [2, 8, 5], quant(0.04, -1))], [q8('int8', [2, 4, 5], quant(1))], {}, backend);
+      plan = calibrateOutput(plan, [a, b], 'int8');
+      await check(plan, [a, b], backend === 'own' || !onednn ? /^own:matmul$/ : /^onednn:sgemm$/);
+    }
   });
 });
 
