@@ -173,6 +173,12 @@ describe('Softmax, ReduceMean, Resize float32', () => {
   it('Softmax last axis (XNNPACK)', () => check(single('Softmax', [f32([6, 10])], [f32([6, 10])]), [randomFloat(60, 1, -5, 5)], /softmax_nc_f32/));
   it('Softmax axis 1 of 3-D (own)', () => check(single('Softmax', [f32([2, 5, 3])], [f32([2, 5, 3])], { axis: 1 }), [randomFloat(30, 1, -5, 5)], /own:softmax/));
   it('LogSoftmax', () => check(single('LogSoftmax', [f32([3, 7])], [f32([3, 7])]), [randomFloat(21, 1, -5, 5)]));
+  it('ReduceMean / ReduceMax / ReduceSum over the innermost axes (contiguous blocks)', async () => {
+    await check(single('ReduceMean', [f32([3, 7, 33])], [f32([3, 7, 1])], { axes: [-1] }), [randomFloat(693, 1)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceMax', [f32([4, 5, 6])], [f32([4])], { axes: [1, 2], keepdims: 0 }), [randomFloat(120, 2)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceSum', [f32([2, 9])], [f32([2, 1])], { axes: [1] }), [randomFloat(18, 3)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceMin', [f32([2, 3, 4])], [f32([2, 3, 1])], { axes: [2] }), [randomFloat(24, 4)], /^own:reduce\(inner\)$/);
+  });
   it('ReduceMean over H, W keepdims', () => check(single('ReduceMean', [f32([2, 4, 5, 3])], [f32([2, 1, 1, 3])], { axes: [1, 2] }), [randomFloat(120, 1)]));
   it('ReduceSum / ReduceMax without keepdims', async () => {
     await check(single('ReduceSum', [f32([2, 4, 5])], [f32([2, 5])], { axes: [-2], keepdims: 0 }), [randomFloat(40, 1)]);
@@ -228,5 +234,9 @@ describe('data movement', () => {
     expect(Array.from(q.runSync([BigInt64Array.of(-5n, 0n, 7n)])[0] as Float32Array)).toEqual([-5, 0, 7]);
     const r = createPlan(single('Cast', [{ dtype: 'uint8', shape: [3] }], [{ dtype: 'bool', shape: [3] }]));
     expect(Array.from(r.runSync([Uint8Array.of(0, 2, 255)])[0] as Uint8Array)).toEqual([0, 1, 1]);
+    // int32 -> float32 rounds to nearest even once (2^24 + 1 is not a float32).
+    const s = createPlan(single('Cast', [{ dtype: 'int32', shape: [4] }], [f32([4])]));
+    const big = Int32Array.of(16777217, -16777219, 2147483647, -5);
+    expect(Array.from(s.runSync([big])[0] as Float32Array)).toEqual(Array.from(big, (v) => Math.fround(v)));
   });
 });
