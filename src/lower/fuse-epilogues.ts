@@ -11,6 +11,10 @@
  * Only where every intermediate value is float32, of the Conv's output shape, used by the chain alone and not a
  * plan output. The intermediate values stay in `plan.values` unproduced and unused (the executor lays out only
  * values that live).
+ *
+ * Also a Relu right after an Add/Sub/Mul (a residual join) becomes the binary op's fused clamp (activationMin 0):
+ * float32, or int8/uint8 when the Relu keeps its input's quantization (then it is max(q, zero point), which is what
+ * the clamp computes). A Relu that requantizes stays: folding it would round once where the QDQ file rounds twice.
  */
 import type { Plan, PlanNode, PlanValue } from '../runtime/plan.js';
 
@@ -18,6 +22,34 @@ import type { Plan, PlanNode, PlanValue } from '../runtime/plan.js';
 function scalar(v: PlanValue | undefined): number | undefined {
   if (!v?.data || v.dtype !== 'float32' || v.data.length !== 1) return undefined;
   return Number(v.data[0]);
+}
+
+function sameQuant(a: PlanValue, b: PlanValue): boolean {
+  if (!a.quant || !b.quant) return !a.quant && !b.quant;
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.from(x).every((v, i) => v === y[i]);
+  return a.quant.axis === b.quant.axis && eq(a.quant.scale, b.quant.scale) && eq(a.quant.zeroPoint, b.quant.zeroPoint);
+}
+
+/** Relu after Add/Sub/Mul → the binary op's activationMin 0 (see above). */
+function fuseBinaryRelu(plan: Plan, consumers: Map<number, PlanNode[]>, outputs: Set<number>, removed: Set<PlanNode>): number {
+  let fused = 0;
+  for (const n of plan.nodes) {
+    if (!['Add', 'Sub', 'Mul'].includes(n.op) || removed.has(n) || n.outputs.length !== 1) continue;
+    const y = n.outputs[0];
+    const users = consumers.get(y);
+    if (outputs.has(y) || users?.length !== 1) continue;
+    const relu = users[0];
+    if (relu.op !== 'Relu' || removed.has(relu) || !noAttrs(relu) || relu.inputs.length !== 1 || relu.backend !== undefined) continue;
+    const vy = plan.values[y], vr = plan.values[relu.outputs[0]];
+    if (vy.dtype !== vr.dtype || vy.shape.length !== vr.shape.length || !vy.shape.every((d, i) => d === vr.shape[i])) continue;
+    if (vy.dtype !== 'float32' && !((vy.dtype === 'int8' || vy.dtype === 'uint8') && vy.quant?.scale.length === 1 && sameQuant(vy, vr))) continue;
+    const min = n.attrs?.activationMin;
+    n.attrs = { ...(n.attrs ?? {}), activationMin: typeof min === 'number' ? Math.max(min, 0) : 0 };
+    n.outputs = [relu.outputs[0]];
+    removed.add(relu);
+    fused++;
+  }
+  return fused;
 }
 
 function noAttrs(n: PlanNode): boolean {
@@ -133,6 +165,7 @@ export function fuseConvEpilogues(plan: Plan): number {
     for (const n of chain) removed.add(n);
     fused++;
   }
+  fused += fuseBinaryRelu(plan, consumers, outputs, removed);
   if (removed.size > 0) plan.nodes = plan.nodes.filter((n) => !removed.has(n));
   return fused;
 }

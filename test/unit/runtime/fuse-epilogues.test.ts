@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { fuseConvEpilogues } from '../../../src/lower/fuse-epilogues.js';
 import { createPlan, type Plan } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
-import { expectClose, PlanBuilder, randomFloat } from './helpers.js';
+import { expectClose, PlanBuilder, quant, randomFloat, randomInts } from './helpers.js';
 
 const S = [1, 6, 6, 8];
 const scalarConst = (b: PlanBuilder, name: string, v: number) => b.constant(name, 'float32', [1, 1, 1, 1], Float32Array.of(v));
@@ -72,5 +72,34 @@ describe('fuseConvEpilogues', () => {
       expect(fused).toBe(0);
       expect(plan.nodes).toHaveLength(before);
     }
+  });
+});
+
+describe('fuseConvEpilogues: Relu after Add becomes its clamp', () => {
+  function residual(dtype: 'float32' | 'uint8', reluQuant?: [number, number]): Plan {
+    const b = new PlanBuilder();
+    const q = dtype === 'uint8' ? quant(0.05, 120) : undefined;
+    const x = b.input('x', dtype, [2, 3, 4], q);
+    const r = b.input('r', dtype, [2, 3, 4], q);
+    const s = b.value('s', dtype, [2, 3, 4], q);
+    const y = b.value('y', dtype, [2, 3, 4], reluQuant ? quant(...reluQuant) : q);
+    b.node('Add', [x, r], [s]).node('Relu', [s], [y]).output(y);
+    return b.build();
+  }
+  it('float32 and uint8 with the same quantization: one Add with activationMin 0, same outputs', async () => {
+    const f = [randomFloat(24, 1, -2, 2), randomFloat(24, 2, -2, 2)];
+    const u = [randomInts(24, 3, 0, 255, Uint8Array), randomInts(24, 4, 0, 255, Uint8Array)];
+    for (const [dtype, ins] of [['float32', f], ['uint8', u]] as const) {
+      const plan = residual(dtype);
+      const want = createPlan(residual(dtype)).runSync(ins);
+      expect(fuseConvEpilogues(plan)).toBe(1);
+      expect(plan.nodes.map((n) => `${n.op}${JSON.stringify(n.attrs)}`)).toEqual(['Add{"activationMin":0}']);
+      expect(Array.from(createPlan(plan).runSync(ins)[0] as Float32Array)).toEqual(Array.from(want[0] as Float32Array));
+    }
+  });
+  it('not when the Relu requantizes (it would round once where the file rounds twice)', () => {
+    const plan = residual('uint8', [0.04, 0]);
+    expect(fuseConvEpilogues(plan)).toBe(0);
+    expect(plan.nodes).toHaveLength(2);
   });
 });
