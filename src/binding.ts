@@ -89,6 +89,10 @@ export function getBinding(): Binding {
   try {
     // OCTET_NATIVE_ADDON names a specific .node (e.g. the sanitizer build in build-asan/) to load instead.
     const override = process.env.OCTET_NATIVE_ADDON;
+    // oneDNN's OpenMP threads otherwise spin after each parallel region, taking the cores XNNPACK's pthreadpool
+    // (the other ops of the same plan) needs next: at 2 threads on 2 cores that made runs 10-50x slower. libgomp
+    // reads this when it loads with the addon; a value the user set wins.
+    process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
     const load = require('node-gyp-build') as (dir: string) => unknown;
     cached = (override ? require(path.resolve(override)) : load(packageRoot)) as Binding;
   } catch (err) {

@@ -22,6 +22,7 @@ import type { Tensor as IrTensor } from '../ir/tensor.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
 import { expandQOperator } from './expand-qoperator.js';
+import { fuseConvEpilogues } from './fuse-epilogues.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 import { SELU_ALPHA, SELU_GAMMA } from '../runtime/reference/elementwise.js';
 import { lowerSequenceOp, SEQUENCE_OPS, sequenceUnsupportedReason } from './lower-sequence.js';
@@ -210,6 +211,7 @@ export class Lowering {
       return id;
     });
     this.b.plan.outputs = outputIds;
+    fuseConvEpilogues(this.b.plan);
     return { plan: this.b.plan, inputIds, outputIds, int8Nodes: emitters.size };
   }
 

@@ -96,6 +96,8 @@ function foldableOnceFrozen(model: Model, node: import('../ir/node.js').Node): b
 
 const ONNX_TYPE_NAMES: Record<number, TensorType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool' };
 const SESSION_KEYS = ['threads', 'backend', 'freeDimensions', 'memoryLimit'] as const;
+/** Ops whose float32 kernel a session's explicit `backend` chooses. */
+const FLOAT_BACKEND_OPS = new Set(['Conv', 'FullyConnected', 'MatMul']);
 /** Plans kept per session for distinct input sizes. */
 const MAX_PLANS = 4;
 
@@ -224,6 +226,14 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     });
     canonicalize(model, { inputShapes, ...(Object.keys(control).length > 0 ? { freezeInputs: control } : {}) });
     const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#int8Backend });
+    // An explicit backend also picks the library of the float32 Conv / FullyConnected / MatMul nodes ('auto' leaves
+    // them to the runtime's rule: oneDNN on x86, XNNPACK elsewhere).
+    if (this.#options.backend !== 'auto') {
+      for (const node of lowered.plan.nodes) {
+        const float = lowered.plan.values[node.inputs[0]]?.dtype === 'float32';
+        if (node.backend === undefined && float && FLOAT_BACKEND_OPS.has(node.op)) node.backend = this.#options.backend;
+      }
+    }
     const limit = this.#options.memoryLimit;
     let plan: PreparedPlan;
     try {

@@ -184,10 +184,12 @@ export function validatePlan(plan: unknown): asserts plan is Plan {
       throw new RangeError(`Unknown op '${node.op}' in ${label}${hint ? `; did you mean '${hint}'?` : ''}`);
     }
     const nlabel = `${label} (${node.op})`;
-    expectIds(`${nlabel}.inputs`, node.inputs, true);
+    const inputIds = expectIds(`${nlabel}.inputs`, node.inputs, true);
     expectIds(`${nlabel}.outputs`, node.outputs, false);
     if (node.backend !== undefined) expectOneOf(`${nlabel}.backend`, node.backend, ['xnnpack', 'onednn', 'own'] as const);
-    if (node.backend === 'onednn') checkInt8Backend('onednn', nlabel);
+    // oneDNN's float32 kernels are exact everywhere; only its int8 ones need an int8 dot product.
+    const floatNode = inputIds.length > 0 && (plan.values as { dtype?: unknown }[])[inputIds[0]]?.dtype === 'float32';
+    if (node.backend === 'onednn' && !floatNode) checkInt8Backend('onednn', nlabel);
     if (node.attrs !== undefined) {
       if (!isPlainObject(node.attrs)) throw invalidParameterError(`${nlabel}.attrs`, 'object', node.attrs);
       for (const [key, a] of Object.entries(node.attrs)) {

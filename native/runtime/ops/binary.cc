@@ -39,6 +39,17 @@ inline double Apply(BinaryKind k, double a, double b) {
   return 0;
 }
 
+// A constant float32 exponent that is 2 everywhere and does not widen the output (output shape = input's).
+bool IsSquare(OpContext& ctx) {
+  const ValueDesc& e = ctx.input(1);
+  if (!e.constant || e.dtype != ElemType::kFloat32 || ctx.output(0).shape != ctx.input(0).shape) return false;
+  const float* p = ctx.in<float>(1);
+  for (size_t i = 0; i < e.elements(); ++i) {
+    if (p[i] != 2.0f) return false;
+  }
+  return true;
+}
+
 std::vector<size_t> Dims(const Shape& s) {
   std::vector<size_t> d(s.begin(), s.end());
   if (d.empty()) d.push_back(1);
@@ -115,6 +126,18 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
       xnnpack::Check(setup(op->get(), da.size(), da.data(), db.size(), db.data(), ctx.in<float>(0), ctx.in<float>(1),
                            ctx.out<float>(0), ctx.pool()),
                      (std::string("xnn_setup_") + name).c_str());
+      return op;
+    }
+    if (kind == BinaryKind::kPow && !own && IsSquare(ctx) && y.elements() > 0) {
+      // Pow(x, 2) (LayerNorm spelled out) is x * x, bit for bit: a float product rounded once either way.
+      EnsureXnnpack();
+      auto op = MakeXnnOp("multiply_nd_f32(square)", ctx.pool(), [&](xnn_operator_t* o) {
+        return xnn_create_multiply_nd_f32(amin, amax, 0, o);
+      });
+      const auto da = Dims(a.shape);
+      xnnpack::Check(xnn_setup_multiply_nd_f32(op->get(), da.size(), da.data(), da.size(), da.data(), ctx.in<float>(0),
+                                               ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),
+                     "xnn_setup_multiply_nd_f32");
       return op;
     }
     const float* A = ctx.in<float>(0);

@@ -1,6 +1,8 @@
 // Shared validation of Conv / ConvTranspose / pooling windows on NHWC data.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -61,6 +63,23 @@ inline void CheckForwardWindow(OpContext& ctx, Window2D* g, int64_t out_channels
   g->oc = out_channels;
   ctx.ExpectShape(ctx.output(0), {g->n, g->oh, g->ow, g->oc}, "output");
 }
+
+// What a float32 Conv applies after its clamp (attributes `activation`, `affineScale`, `affineBias`):
+// y = scale * hardswish(y) + bias, hardswish(y) = y * min(max(y + 3, 0), 6) / 6.
+struct FloatEpilogue {
+  bool hard_swish = false;
+  float scale = 1.0f;
+  float bias = 0.0f;
+
+  bool active() const { return hard_swish || scale != 1.0f || bias != 0.0f; }
+  void Apply(float* y, size_t n) const {
+    for (size_t i = 0; i < n; ++i) {
+      float v = y[i];
+      if (hard_swish) v = v * std::min(std::max(v + 3.0f, 0.0f), 6.0f) / 6.0f;
+      y[i] = v * scale + bias;
+    }
+  }
+};
 
 }  // namespace runtime
 }  // namespace octet

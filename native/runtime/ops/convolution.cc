@@ -2,6 +2,7 @@
 // float32 runs xnn_convolution2d_nhwc_f32. int8/uint8 runs XNNPACK qs8 (per-tensor weights) or qc8
 // (per-channel weights, axis 0), or oneDNN (backend 'onednn', see onednn_convolution.cc).
 // Attributes: group, strides, dilations, pads [t, l, b, r], activationMin / activationMax (fused clamp).
+#include <cmath>
 #include <cstring>
 
 #include "runtime/ops/conv_geometry.h"
@@ -11,6 +12,26 @@ namespace octet {
 namespace runtime {
 
 std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g);
+std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax,
+                                                 const FloatEpilogue& epi);
+
+// Which library runs a float32 Conv / FullyConnected / MatMul: the node's backend when it names one, else (auto) oneDNN
+// wherever it is built in and runs (x86), XNNPACK elsewhere. Measured on AVX2 (docs/BENCHMARKS.md): oneDNN's f32
+// JIT convolutions on NHWC took 0.4-0.7x XNNPACK's time for 1x1, depthwise and dense convolutions alike on every
+// benchmark model. Empty tensors stay on XNNPACK.
+bool FloatOnOnednn(OpContext& ctx, bool empty) {
+  if (ctx.backend() == "onednn") return true;
+  if (ctx.backend() == "xnnpack" || ctx.backend() == "own" || empty) return false;
+#ifdef OCTET_WITH_ONEDNN
+  try {
+    return GetBackend("onednn") != nullptr;
+  } catch (const Error&) {
+    return false;
+  }
+#else
+  return false;
+#endif
+}
 
 namespace {
 
@@ -108,7 +129,22 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
     }
     const float amin = ctx.ActivationMin(), amax = ctx.ActivationMax();
     ctx.Expect(amin <= amax, "expected activationMin <= activationMax");
-    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack", "float32 Conv runs on 'xnnpack' only");
+    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack" || ctx.backend() == "onednn",
+               "float32 Conv runs on 'xnnpack' or 'onednn'");
+    FloatEpilogue epi;
+    const std::string act = ctx.Str("activation", "");
+    ctx.Expect(act.empty() || act == "HardSwish", "activation must be 'HardSwish' (or absent), got '" + act + "'");
+    epi.hard_swish = act == "HardSwish";
+    epi.scale = static_cast<float>(ctx.Float("affineScale", 1.0));
+    epi.bias = static_cast<float>(ctx.Float("affineBias", 0.0));
+    ctx.Expect(std::isfinite(epi.scale) && std::isfinite(epi.bias), "affineScale and affineBias must be finite");
+    if (FloatOnOnednn(ctx, ctx.output(0).elements() == 0)) {
+#ifdef OCTET_WITH_ONEDNN
+      return CreateOnednnFloatConvolution(ctx, g, amin, amax, epi);
+#else
+      throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
+#endif
+    }
     auto op = MakeXnnOp("convolution2d_nhwc_f32", ctx.pool(), [&](xnn_operator_t* out) {
       return xnn_create_convolution2d_nhwc_f32(g.pt, g.pr, g.pb, g.pl, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups,
                                                g.c / g.groups, g.oc / g.groups, g.c, g.oc, ctx.in<float>(1),
@@ -117,6 +153,12 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
     xnnpack::Check(
         xnn_setup_convolution2d_nhwc_f32(op->get(), g.n, g.h, g.w, ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),
         "xnn_setup_convolution2d_nhwc_f32");
+    if (epi.active()) {
+      // XNNPACK has no such epilogue: one more pass over the output, still cheaper than the separate ops.
+      float* y = ctx.out<float>(0);
+      const size_t count = ctx.output(0).elements();
+      op->post_ = [y, count, epi] { epi.Apply(y, count); };
+    }
     return op;
   }
   ctx.Expect(IsQuantized8(x.dtype), std::string("unsupported input dtype ") + ElemTypeName(x.dtype));

@@ -311,6 +311,14 @@ std::unique_ptr<Op> CreateCast(OpContext& ctx) {
   const size_t n = x.elements();
   const uint8_t* in = ctx.in<uint8_t>(0);
   uint8_t* o = ctx.out<uint8_t>(0);
+  if (from == ElemType::kInt32 && to == ElemType::kFloat32) {
+    // MatMulInteger's sums to float (dynamic quantization): one rounding either way, so the same as via double.
+    return MakeOp("own:cast(int32->float32)", [=] {
+      const int32_t* src = reinterpret_cast<const int32_t*>(in);
+      float* dst = reinterpret_cast<float*>(o);
+      for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+    });
+  }
   return MakeOp(std::string("own:cast(") + ElemTypeName(from) + "->" + ElemTypeName(to) + ")", [=] {
     for (size_t i = 0; i < n; ++i) {
       if (from == ElemType::kInt64 && to == ElemType::kInt64) {

@@ -7,11 +7,19 @@
 // FullyConnected (int8: B per tensor or per column, quant axis 1); two activations run an own kernel.
 #include <cstring>
 
+#ifdef OCTET_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
 #include "runtime/ops/broadcast.h"
 #include "runtime/ops/xnn_op.h"
 
 namespace octet {
 namespace runtime {
+
+bool FloatOnOnednn(OpContext& ctx, bool empty);
+std::unique_ptr<Op> CreateOnednnFloatMatMul(OpContext& ctx, size_t m, size_t k, size_t n, const float* w,
+                                            bool transposed, float amin, float amax);
 
 namespace {
 
@@ -70,6 +78,13 @@ std::unique_ptr<Op> CreateFloatFc(OpContext& ctx, size_t m, size_t k, size_t n, 
   ctx.ExpectDType(ctx.output(0), ElemType::kFloat32, "output");
   const float amin = ctx.ActivationMin(), amax = ctx.ActivationMax();
   ctx.Expect(amin <= amax, "expected activationMin <= activationMax");
+  if (FloatOnOnednn(ctx, m == 0)) {
+#ifdef OCTET_WITH_ONEDNN
+    return CreateOnednnFloatMatMul(ctx, m, k, n, w, transposed, amin, amax);
+#else
+    throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
+#endif
+  }
   EnsureXnnpack();
   auto op = MakeXnnOp("fully_connected_nc_f32", ctx.pool(), [&](xnn_operator_t* out) {
     return xnn_create_fully_connected_nc_f32(k, n, k, n, w, ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax,
@@ -97,7 +112,8 @@ std::unique_ptr<Op> CreateFullyConnected(OpContext& ctx) {
   if (x.dtype == ElemType::kFloat32) {
     ctx.ExpectDType(w, ElemType::kFloat32, "weights");
     CheckBias(ctx, ElemType::kFloat32, n);
-    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack", "float32 FullyConnected runs on 'xnnpack' only");
+    ctx.Expect(ctx.backend().empty() || ctx.backend() == "xnnpack" || ctx.backend() == "onednn",
+               "float32 FullyConnected runs on 'xnnpack' or 'onednn'");
     return CreateFloatFc(ctx, m, k, n, ctx.in<float>(1), false);
   }
   ctx.Expect(IsQuantized8(x.dtype), std::string("unsupported input dtype ") + ElemTypeName(x.dtype));
@@ -152,6 +168,40 @@ std::unique_ptr<Op> CreateBatchedMatMul(OpContext& ctx) {
   const T* B = ctx.in<T>(1);
   T* Y = ctx.out<T>(0);
   const size_t mk = m * k, kn = k * n, mn = m * n;
+#ifdef OCTET_WITH_ONEDNN
+  if (FloatOnOnednn(ctx, y.elements() == 0 || k == 0)) {
+    // oneDNN's row-major sgemm per batch entry (int8: on the dequantized operands, then requantized): the same
+    // float arithmetic as below, blocked and vectorised.
+    return MakeOp("onednn:sgemm", [=] {
+      std::vector<float> fa(quantized ? mk : 0), fb(quantized ? kn : 0), fy(quantized ? mn : 0);
+      ForEachBroadcast(batch, sa, sb, [&](size_t i, size_t ia, size_t ib) {
+        const T* pa = A + ia * mk;
+        const T* pb = B + ib * kn;
+        T* py = Y + i * mn;
+        const float* ga = reinterpret_cast<const float*>(pa);
+        const float* gb = reinterpret_cast<const float*>(pb);
+        float* gy = reinterpret_cast<float*>(py);
+        if (quantized) {
+          for (size_t j = 0; j < mk; ++j) fa[j] = static_cast<float>(pa[j]) - qa.zero_point;
+          for (size_t j = 0; j < kn; ++j) fb[j] = static_cast<float>(pb[j]) - qb.zero_point;
+          ga = fa.data();
+          gb = fb.data();
+          gy = fy.data();
+        }
+        const dnnl_status_t st = dnnl_sgemm('N', 'N', m, n, k, 1.0f, ga, k, gb, n, 0.0f, gy, n);
+        if (st != dnnl_success) throw Error("ERR_OCTET_ONEDNN", "dnnl_sgemm failed with status " + std::to_string(st));
+        for (size_t j = 0; j < mn; ++j) {
+          if (quantized) {
+            py[j] = static_cast<T>(
+                QuantizeValue(static_cast<double>(fy[j]) * qa.scale * qb.scale / qy.scale, 1.0, qy.zero_point, lo, hi));
+          } else {
+            py[j] = static_cast<T>(std::min(std::max(gy[j], amin), amax));
+          }
+        }
+      });
+    });
+  }
+#endif
   return MakeOp("own:matmul", [=] {
     std::vector<float> acc(n);
     std::vector<float> bf(quantized ? kn : 0);

@@ -1,8 +1,12 @@
-// int8 Conv on oneDNN (backend 'onednn'): convolution_forward with s8/u8 NHWC src/dst, s8 weights reordered once
-// into the layout the primitive asks for, s32 bias, per-channel output scales x_scale * w_scale[o] / y_scale,
-// runtime src/dst zero points, and the fused clamp as a clip post-op (applied before the dst zero point).
+// Conv on oneDNN.
+// int8 (backend 'onednn'): convolution_forward with s8/u8 NHWC src/dst, s8 weights reordered once into the layout
+// the primitive asks for, s32 bias, per-channel output scales x_scale * w_scale[o] / y_scale, runtime src/dst zero
+// points, and the fused clamp as a clip post-op (applied before the dst zero point).
+// float32 (see FloatConvOnOnednn in convolution.cc): the same primitive in f32, NHWC src/dst as the plan lays them
+// out (no reorder per run), weights reordered once, f32 bias, the fused clamp as a relu or clip post-op.
 #ifdef OCTET_WITH_ONEDNN
 
+#include <limits>
 #include <unordered_map>
 
 #include "backends/onednn/onednn_backend.h"
@@ -106,7 +110,89 @@ class OnednnConvolution final : public Op {
   std::unordered_map<int, memory> args_;
 };
 
+class OnednnFloatConvolution final : public Op {
+ public:
+  OnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax, const FloatEpilogue& epi) {
+    auto& engine = onednn::Engine();
+    const auto f32 = memory::data_type::f32;
+    memory::desc src_md({g.n, g.c, g.h, g.w}, f32, memory::format_tag::nhwc);
+    memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, f32, memory::format_tag::nhwc);
+    memory::dims wdims, strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
+    memory::format_tag wtag;
+    if (g.groups == 1) {
+      wdims = {g.oc, g.c, g.kh, g.kw};
+      wtag = memory::format_tag::ohwi;
+    } else {
+      wdims = {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
+      wtag = memory::format_tag::gohwi;
+    }
+    memory::desc wei_any(wdims, f32, memory::format_tag::any);
+    memory::desc bias_md({g.oc}, f32, memory::format_tag::a);
+    dnnl::primitive_attr attr;
+    const float inf = std::numeric_limits<float>::infinity();
+    dnnl::post_ops ops;
+    if (amin == 0 && amax == inf) {
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    } else if (amin > -inf || amax < inf) {
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, amin, amax);
+    }
+    // oneDNN's hardswish is x * min(max(x + 3, 0), 6) / 6 (alpha, beta unused in 2.x); linear is alpha * x + beta.
+    if (epi.hard_swish) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+    if (epi.scale != 1.0f || epi.bias != 0.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, epi.scale, epi.bias);
+    if (ops.len() > 0) attr.set_post_ops(ops);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see OnednnConvolution
+    const bool has_bias = ctx.has_input(2);
+    onednn::Guard("creating the oneDNN float32 convolution", [&] {
+      auto desc =
+          has_bias
+              ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                src_md, wei_any, bias_md, dst_md, strides, dilates, pad_l, pad_r)
+              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                src_md, wei_any, dst_md, strides, dilates, pad_l, pad_r);
+      dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
+      impl_ = std::string("onednn:") + pd.impl_info_str();
+      primitive_ = dnnl::convolution_forward(pd);
+      memory plain(memory::desc(wdims, f32, wtag), engine, const_cast<void*>(ctx.in_ptr(1)));
+      weights_ = memory(pd.weights_desc(), engine);
+      dnnl::stream stream(engine);
+      dnnl::reorder(plain, weights_).execute(stream, plain, weights_);
+      stream.wait();
+      args_ = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, ctx.in_ptr(0))},
+               {DNNL_ARG_WEIGHTS, weights_},
+               {DNNL_ARG_DST, memory(pd.dst_desc(), engine, ctx.out_ptr(0))}};
+      scratchpad_ = memory(pd.scratchpad_desc(), engine);
+      args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
+      if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
+      return 0;
+    });
+  }
+
+  void Run() override {
+    onednn::Guard("running the oneDNN float32 convolution", [&] {
+      dnnl::stream stream(onednn::Engine());
+      primitive_.execute(stream, args_);
+      stream.wait();
+      return 0;
+    });
+  }
+
+  std::string implementation() const override { return impl_; }
+
+ private:
+  std::string impl_;
+  dnnl::convolution_forward primitive_;
+  memory weights_;
+  memory scratchpad_;
+  std::unordered_map<int, memory> args_;
+};
+
 }  // namespace
+
+std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax,
+                                                 const FloatEpilogue& epi) {
+  GetBackend("onednn");
+  return std::make_unique<OnednnFloatConvolution>(ctx, g, amin, amax, epi);
+}
 
 std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g) {
   GetBackend("onednn");  // throws ERR_OCTET_BACKEND_UNAVAILABLE when oneDNN cannot run here

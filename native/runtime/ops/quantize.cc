@@ -5,7 +5,8 @@
 //   DynamicQuantizeLinear: X float32 -> (Y uint8, Y_scale float32 [], Y_zero_point uint8 []) from X's range
 //     [min(0, min x), max(0, max x)] (a zero range gives scale 1, zero point 0).
 //   MatMulInteger: A int8/uint8 [..., M, K], B int8/uint8 [..., K, N], optional zero points (inputs 2, 3:
-//     scalars, or B's per column [N]; constants or activations) -> int32 [..., M, N]; own kernel.
+//     scalars, or B's per column [N]; constants or activations) -> int32 [..., M, N]; own kernels (a constant 2-D
+//     B is packed once, see matmul_integer_packed.cc).
 #include <cmath>
 
 #include "runtime/ops/broadcast.h"
@@ -13,6 +14,9 @@
 
 namespace octet {
 namespace runtime {
+
+std::unique_ptr<Op> CreatePackedMatMulInteger(OpContext& ctx, size_t rows, size_t k, size_t n, bool a_u8,
+                                              const void* a_zp, const std::vector<int32_t>& zb);
 
 namespace {
 
@@ -196,6 +200,14 @@ std::unique_ptr<Op> CreateMatMulInteger(OpContext& ctx) {
   auto load = [](const void* p, bool u8, size_t i) -> int32_t {
     return u8 ? static_cast<const uint8_t*>(p)[i] : static_cast<const int8_t*>(p)[i];
   };
+  if (b.constant && rb == 2 && (bzp == nullptr || ctx.input(3).constant) && k > 0 && k <= 32768 &&
+      y.elements() > 0 && ctx.backend() != "own") {
+    std::vector<int32_t> zb(n, 0);
+    if (bzp) {
+      for (int64_t c = 0; c < n; ++c) zb[c] = load(bzp, bu8, bzp_per_column ? c : 0);
+    }
+    return CreatePackedMatMulInteger(ctx, a.elements() / k, k, n, au8, azp, zb);
+  }
   const auto sa = BroadcastStrides(ba, batch), sb = BroadcastStrides(bb, batch);
   const void* A = ctx.in_ptr(0);
   const void* B = ctx.in_ptr(1);

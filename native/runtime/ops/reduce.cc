@@ -38,6 +38,31 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
   }
   const T* in = ctx.in<T>(0);
   T* out = ctx.out<T>(0);
+  // Reduced axes that are the innermost ones (LayerNorm's mean over the last axis): each output is the reduction of
+  // one contiguous block, summed in the same order as the general loop below, so with the same result.
+  size_t inner = 1, first_reduced = rank;
+  while (first_reduced > 0 && reduced[first_reduced - 1]) inner *= shape[--first_reduced];
+  bool suffix = first_reduced < rank;
+  for (size_t d = 0; d < first_reduced; ++d) suffix = suffix && !reduced[d];
+  if (suffix && !q && out_n > 0 && inner > 0 && out_n * inner == n) {
+    return MakeOp("own:reduce(inner)", [=] {
+      for (size_t j = 0; j < out_n; ++j) {
+        const T* p = in + j * inner;
+        double acc = kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0;
+        for (size_t i = 0; i < inner; ++i) {
+          const double v = double(p[i]);
+          if (kind <= 1) {
+            acc += v;
+          } else if (kind == 2) {
+            acc = std::max(acc, v);
+          } else {
+            acc = std::min(acc, v);
+          }
+        }
+        out[j] = static_cast<T>(kind == 0 ? acc / static_cast<double>(inner) : acc);
+      }
+    });
+  }
   return MakeOp("own:reduce", [=] {
     std::vector<double> acc(out_n, kind == 2 ? -INFINITY : kind == 3 ? INFINITY : kind == 4 ? 1.0 : 0.0);
     std::vector<size_t> idx(rank, 0);

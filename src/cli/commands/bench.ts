@@ -105,7 +105,7 @@ export const benchCommand: Command = {
     '  --warmup N            untimed runs per batch size before timing (default 3)',
     '  --batch B,B           batch sizes (default 1,8); skipped, with the reason, where the model fixes its batch',
     '  --peer onnxruntime    also run onnxruntime-node (an optional peer package), interleaved run by run',
-    '  --backend B           octet\'s int8 backend: auto (default), xnnpack or onednn',
+    '  --backend B           octet\'s Conv/Gemm/MatMul library (int8 and float32): auto (default), xnnpack or onednn',
     '  --input NAME=D,D,...  an input\'s shape at batch 1, for symbolic dims (random data) (repeatable)',
     '  --input NAME=F.npy    an input\'s values from a .npy file holding one sample (repeatable)',
     '  --input NAME=VALUE    the value of a scalar input, e.g. sr=16000',

@@ -46,7 +46,7 @@ export const runCommand: Command = {
     '  --input NAME=FILE   an input tensor from a .npy file or an ONNX TensorProto .pb file (repeat per input)',
     '  --output-dir DIR    where to write NAME.npy for each output (default: the current folder)',
     '  --threads N         kernel threads (default 1)',
-    '  --backend B         int8 backend: auto (default), xnnpack or onednn',
+    '  --backend B         Conv/Gemm/MatMul library (int8 and float32): auto (default), xnnpack or onednn',
     '  --json              print the outputs summary as JSON',
     '',
     'Examples:',

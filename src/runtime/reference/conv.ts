@@ -1,6 +1,6 @@
 /** Conv, ConvTranspose and pooling on NHWC data with OHWI weights, in float64 on real values. */
 import { encode, real, type RefTensor } from './tensor.js';
-import { activation, num, nums, type RefOp } from './types.js';
+import { activation, num, nums, str, type RefOp } from './types.js';
 
 interface Geometry {
   n: number; h: number; w: number; c: number; oh: number; ow: number;
@@ -57,7 +57,17 @@ export const conv: RefOp = ([x, w, bias], [y], attrs) => {
           }
           out[((n * g.oh + oy) * g.ow + ox) * oc + o] = acc;
         }
-  return [encode(out, y, activation(attrs))];
+  // float32 epilogue: clamp, then HardSwish, then y * affineScale + affineBias.
+  const hardSwish = str(attrs, 'activation', '') === 'HardSwish';
+  const scale = num(attrs, 'affineScale', 1), shift = num(attrs, 'affineBias', 0);
+  if (!hardSwish && scale === 1 && shift === 0) return [encode(out, y, activation(attrs))];
+  const { min, max } = activation(attrs);
+  for (let i = 0; i < out.length; i++) {
+    let v = Math.min(Math.max(out[i], min), max);
+    if (hardSwish) v = (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+    out[i] = v * scale + shift;
+  }
+  return [encode(out, y, { min: -Infinity, max: Infinity })];
 };
 
 export const convTranspose: RefOp = ([x, w, bias], [y], attrs) => {

@@ -1,7 +1,8 @@
 /** Each op in float32 against the float64 reference interpreter (tolerance 1e-5 relative + 1e-5 absolute). */
 import { describe, expect, it } from 'vitest';
 
-import { createPlan, type Plan, type PlanTypedArray } from '../../../src/runtime/plan.js';
+import { backends } from '../../../src/backends.js';
+import { createPlan, type Plan, type PlanBackend, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
 import { count, expectClose, randomFloat, single } from './helpers.js';
 
@@ -20,20 +21,57 @@ async function check(plan: Plan, inputs: PlanTypedArray[], impl?: RegExp, rtol =
   p.release();
 }
 
-function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[]>, bias = true, seed = 1): Promise<void> {
+// float32 Conv / FullyConnected run on XNNPACK or oneDNN (where built in): each case runs on both, and 'auto'
+// (no node backend) picks oneDNN wherever it runs.
+const ONEDNN = backends().some((b) => b.name === 'onednn' && b.available);
+const FLOAT_BACKENDS: [PlanBackend | undefined, RegExp][] = [
+  ['xnnpack', /^xnnpack:/],
+  ...(ONEDNN ? ([['onednn', /^onednn:/]] as [PlanBackend, RegExp][]) : []),
+  [undefined, ONEDNN ? /^onednn:/ : /^xnnpack:/],
+];
+
+async function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[] | string>, bias = true, seed = 1): Promise<void> {
   const ins = [f32(x), f32(w, randomFloat(count(w), seed + 1))];
   if (bias) ins.push(f32([w[0]], randomFloat(w[0], seed + 2)));
-  return check(single('Conv', ins, [f32(y)], attrs), [randomFloat(count(x), seed)], /xnnpack:convolution2d_nhwc_f32/);
+  for (const [backend, impl] of FLOAT_BACKENDS) {
+    await check(single('Conv', ins, [f32(y)], attrs, backend), [randomFloat(count(x), seed)], impl);
+  }
 }
 
-describe('Conv float32 (NHWC, OHWI)', () => {
+describe('Conv float32 (NHWC, OHWI) on each backend', () => {
   it('3x3, pads 1, bias', () => conv([1, 7, 6, 5], [8, 3, 3, 5], [1, 7, 6, 8], { pads: [1, 1, 1, 1] }));
   it('strides 2, asymmetric pads, no bias', () => conv([2, 9, 8, 3], [4, 3, 3, 3], [2, 4, 4, 4], { strides: [2, 2], pads: [1, 0, 0, 1] }, false));
   it('dilations 2', () => conv([1, 9, 9, 4], [6, 3, 3, 4], [1, 5, 5, 6], { dilations: [2, 2] }));
   it('groups 2', () => conv([1, 6, 6, 8], [6, 3, 3, 4], [1, 6, 6, 6], { group: 2, pads: [1, 1, 1, 1] }));
   it('depthwise with multiplier 2 and fused clamp', () =>
     conv([1, 8, 8, 4], [8, 3, 3, 1], [1, 8, 8, 8], { group: 4, pads: [1, 1, 1, 1], activationMin: 0, activationMax: 0.5 }));
+  it('depthwise 3x3 stride 2 with ReLU (min 0, no max)', () =>
+    conv([1, 9, 9, 16], [16, 3, 3, 1], [1, 5, 5, 16], { group: 16, strides: [2, 2], pads: [1, 1, 1, 1], activationMin: 0 }));
   it('1x1', () => conv([3, 4, 4, 16], [32, 1, 1, 16], [3, 4, 4, 32], {}));
+  it('1x1 with a one-sided clamp (max only)', () => conv([1, 5, 5, 24], [40, 1, 1, 24], [1, 5, 5, 40], { activationMax: 0.3 }));
+  it('7x7 stride 2 over 3 channels (a stem)', () => conv([1, 20, 20, 3], [16, 7, 7, 3], [1, 10, 10, 16], { strides: [2, 2], pads: [3, 3, 3, 3] }));
+  it('an empty batch runs (on XNNPACK)', () =>
+    check(single('Conv', [f32([0, 4, 4, 2]), f32([3, 1, 1, 2], randomFloat(6, 1))], [f32([0, 4, 4, 3])]), [new Float32Array(0)], /^xnnpack:/));
+});
+
+describe('Conv float32 epilogue (activation HardSwish, affineScale, affineBias) on each backend', () => {
+  it('HardSwish after a clamp, then an affine', () =>
+    conv([1, 6, 6, 8], [8, 3, 3, 1], [1, 6, 6, 8], { group: 8, pads: [1, 1, 1, 1], activationMax: 2, activation: 'HardSwish', affineScale: 0.75, affineBias: -0.125 }));
+  it('HardSwish alone on a 1x1 (inputs reaching both sides of the -3..3 knee)', async () => {
+    const w = randomFloat(12 * 10, 3, -2, 2);
+    for (const [backend, impl] of FLOAT_BACKENDS) {
+      await check(single('Conv', [f32([2, 4, 5, 10]), f32([12, 1, 1, 10], w)], [f32([2, 4, 5, 12])], { activation: 'HardSwish' }, backend), [randomFloat(400, 4, -2, 2)], impl);
+    }
+  });
+  it('affine alone (scale only, bias only)', async () => {
+    await conv([1, 5, 5, 4], [6, 3, 3, 4], [1, 3, 3, 6], { affineScale: -1.5 });
+    await conv([1, 5, 5, 4], [6, 3, 3, 4], [1, 3, 3, 6], { affineBias: 0.5 }, true, 7);
+  });
+  it('rejects another activation and a non-finite affine, naming the node', () => {
+    const ins = [f32([1, 3, 3, 2]), f32([2, 1, 1, 2], randomFloat(4, 1))];
+    expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { activation: 'Gelu' }))).toThrow(/node 'conv0' \(Conv\): activation must be 'HardSwish' \(or absent\), got 'Gelu'/);
+    expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { affineScale: Infinity }))).toThrow(/affineScale and affineBias must be finite/);
+  });
 });
 
 describe('ConvTranspose float32', () => {
@@ -52,13 +90,22 @@ describe('ConvTranspose float32', () => {
   });
 });
 
-describe('FullyConnected and MatMul float32', () => {
-  it('FullyConnected [..., K] x [N, K] + bias, clamp', () =>
-    check(single('FullyConnected', [f32([2, 3, 16]), f32([10, 16], randomFloat(160, 2)), f32([10], randomFloat(10, 3))], [f32([2, 3, 10])], { activationMin: -0.2 }), [randomFloat(96, 1)], /fully_connected_nc_f32/));
-  it('MatMul with a constant 2-D B runs as FullyConnected', () =>
-    check(single('MatMul', [f32([4, 12]), f32([12, 7], randomFloat(84, 2))], [f32([4, 7])]), [randomFloat(48, 1)], /fully_connected_nc_f32/));
-  it('batched MatMul of two activations with broadcasting (attention)', () =>
-    check(single('MatMul', [f32([2, 3, 5, 8]), f32([3, 8, 6])], [f32([2, 3, 5, 6])]), [randomFloat(240, 1), randomFloat(144, 2)], /own:matmul/));
+describe('FullyConnected and MatMul float32 on each backend', () => {
+  for (const [backend, impl] of FLOAT_BACKENDS) {
+    it(`FullyConnected [..., K] x [N, K] + bias, clamp (${backend ?? 'auto'})`, () =>
+      check(single('FullyConnected', [f32([2, 3, 16]), f32([10, 16], randomFloat(160, 2)), f32([10], randomFloat(10, 3))], [f32([2, 3, 10])], { activationMin: -0.2 }, backend), [randomFloat(96, 1)], impl));
+    it(`FullyConnected without bias, ReLU (${backend ?? 'auto'})`, () =>
+      check(single('FullyConnected', [f32([5, 33]), f32([17, 33], randomFloat(561, 4))], [f32([5, 17])], { activationMin: 0 }, backend), [randomFloat(165, 5)], impl));
+    it(`MatMul with a constant 2-D B runs as FullyConnected (${backend ?? 'auto'})`, () =>
+      check(single('MatMul', [f32([4, 12]), f32([12, 7], randomFloat(84, 2))], [f32([4, 7])], {}, backend), [randomFloat(48, 1)], impl));
+  }
+  it('batched MatMul of two activations with broadcasting (attention): own kernel, and oneDNN sgemm where it runs', async () => {
+    const plan = (backend?: PlanBackend) => single('MatMul', [f32([2, 3, 5, 8]), f32([3, 8, 6])], [f32([2, 3, 5, 6])], { activationMax: 1.5 }, backend);
+    const ins = [randomFloat(240, 1), randomFloat(144, 2)];
+    await check(plan('own'), ins, /^own:matmul$/);
+    await check(plan(), ins, ONEDNN ? /^onednn:sgemm$/ : /^own:matmul$/);
+    await check(single('MatMul', [f32([4, 33, 70]), f32([4, 70, 17])], [f32([4, 33, 17])]), [randomFloat(4 * 33 * 70, 3), randomFloat(4 * 70 * 17, 4)], ONEDNN ? /^onednn:sgemm$/ : /^own:matmul$/);
+  });
 });
 
 describe('elementwise binary float32 with broadcasting', () => {
@@ -70,6 +117,13 @@ describe('elementwise binary float32 with broadcasting', () => {
   }
   it('PRelu with a per-channel slope (own kernel)', () =>
     check(single('PRelu', [f32([2, 3, 4, 5]), f32([1, 1, 5])], [f32([2, 3, 4, 5])]), [randomFloat(120, 1), randomFloat(5, 2, -0.5, 0.5)], /own:binary_f32/));
+  it('Pow by a constant 2 is an exact square (XNNPACK multiply of x by itself)', async () => {
+    const x = randomFloat(24, 3, -3, 3);
+    const plan = single('Pow', [f32([2, 3, 4]), f32([1], Float32Array.of(2))], [f32([2, 3, 4])]);
+    await check(plan, [x], /^xnnpack:multiply_nd_f32\(square\)$/);
+    const [y] = createPlan(plan).runSync([x]);
+    expect(Array.from(y as Float32Array)).toEqual(Array.from(x, (v) => Math.fround(v * v)));
+  });
   it('Pow (own kernel)', () => check(single('Pow', [f32([3, 4]), f32([4])], [f32([3, 4])]), [randomFloat(12, 1, 0.1, 2), randomFloat(4, 2, -2, 2)], /own:binary_f32/));
   it('Add with fused clamp and a constant operand', () =>
     check(single('Add', [f32([5, 6]), f32([5, 1], randomFloat(5, 3))], [f32([5, 6])], { activationMin: 0, activationMax: 1 }), [randomFloat(30, 1)]));
@@ -141,6 +195,12 @@ describe('Softmax, ReduceMean, Resize float32', () => {
   it('Softmax last axis (XNNPACK)', () => check(single('Softmax', [f32([6, 10])], [f32([6, 10])]), [randomFloat(60, 1, -5, 5)], /softmax_nc_f32/));
   it('Softmax axis 1 of 3-D (own)', () => check(single('Softmax', [f32([2, 5, 3])], [f32([2, 5, 3])], { axis: 1 }), [randomFloat(30, 1, -5, 5)], /own:softmax/));
   it('LogSoftmax', () => check(single('LogSoftmax', [f32([3, 7])], [f32([3, 7])]), [randomFloat(21, 1, -5, 5)]));
+  it('ReduceMean / ReduceMax / ReduceSum over the innermost axes (contiguous blocks)', async () => {
+    await check(single('ReduceMean', [f32([3, 7, 33])], [f32([3, 7, 1])], { axes: [-1] }), [randomFloat(693, 1)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceMax', [f32([4, 5, 6])], [f32([4])], { axes: [1, 2], keepdims: 0 }), [randomFloat(120, 2)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceSum', [f32([2, 9])], [f32([2, 1])], { axes: [1] }), [randomFloat(18, 3)], /^own:reduce\(inner\)$/);
+    await check(single('ReduceMin', [f32([2, 3, 4])], [f32([2, 3, 1])], { axes: [2] }), [randomFloat(24, 4)], /^own:reduce\(inner\)$/);
+  });
   it('ReduceMean over H, W keepdims', () => check(single('ReduceMean', [f32([2, 4, 5, 3])], [f32([2, 1, 1, 3])], { axes: [1, 2] }), [randomFloat(120, 1)]));
   it('ReduceSum / ReduceMax without keepdims', async () => {
     await check(single('ReduceSum', [f32([2, 4, 5])], [f32([2, 5])], { axes: [-2], keepdims: 0 }), [randomFloat(40, 1)]);
@@ -196,5 +256,9 @@ describe('data movement', () => {
     expect(Array.from(q.runSync([BigInt64Array.of(-5n, 0n, 7n)])[0] as Float32Array)).toEqual([-5, 0, 7]);
     const r = createPlan(single('Cast', [{ dtype: 'uint8', shape: [3] }], [{ dtype: 'bool', shape: [3] }]));
     expect(Array.from(r.runSync([Uint8Array.of(0, 2, 255)])[0] as Uint8Array)).toEqual([0, 1, 1]);
+    // int32 -> float32 rounds to nearest even once (2^24 + 1 is not a float32).
+    const s = createPlan(single('Cast', [{ dtype: 'int32', shape: [4] }], [f32([4])]));
+    const big = Int32Array.of(16777217, -16777219, 2147483647, -5);
+    expect(Array.from(s.runSync([big])[0] as Float32Array)).toEqual(Array.from(big, (v) => Math.fround(v)));
   });
 });

@@ -128,11 +128,14 @@ describe('FullyConnected / MatMul int8', () => {
     plan = calibrateOutput(plan, [x], 'uint8');
     await check(plan, [x], /xnnpack:/);
   });
-  it('batched MatMul of two int8 activations (own kernel)', async () => {
+  it('batched MatMul of two int8 activations (own kernel; oneDNN sgemm on the dequantized operands where it runs)', async () => {
     const a = randomInts(2 * 4 * 8, 1, -128, 127), b = randomInts(2 * 8 * 5, 2, -128, 127);
-    let plan = single('MatMul', [q8('int8', [2, 4, 8], quant(0.05, 2)), q8('int8', [2, 8, 5], quant(0.04, -1))], [q8('int8', [2, 4, 5], quant(1))]);
-    plan = calibrateOutput(plan, [a, b], 'int8');
-    await check(plan, [a, b], /own:matmul/);
+    const onednn = backends().some((x) => x.name === 'onednn' && x.available);
+    for (const backend of ['own', undefined] as const) {
+      let plan = single('MatMul', [q8('int8', [2, 4, 8], quant(0.05, 2)), q8('int8', [2, 8, 5], quant(0.04, -1))], [q8('int8', [2, 4, 5], quant(1))], {}, backend);
+      plan = calibrateOutput(plan, [a, b], 'int8');
+      await check(plan, [a, b], backend === 'own' || !onednn ? /^own:matmul$/ : /^onednn:sgemm$/);
+    }
   });
 });
 
@@ -253,6 +256,38 @@ describe('QuantizeLinear / DequantizeLinear', () => {
     expect(Array.from(got as Int8Array)).toEqual(Array.from(runReference(plan, [x])[0] as Int8Array));
     const deq = single('DequantizeLinear', [{ dtype: 'int32', shape: [3], quant: quant([0.5, 0.25, 2], 0, 0) }], [{ dtype: 'float32', shape: [3] }]);
     expect(Array.from(createPlan(deq).runSync([Int32Array.of(3, -4, 7)])[0] as Float32Array)).toEqual([1.5, -1, 14]);
+  });
+  it('MatMulInteger with a constant B (packed int16 kernel) equals the reference and the own loop bit for bit', async () => {
+    const { PlanBuilder } = await import('./helpers.js');
+    // Odd rows and columns (kernel tails), K not a multiple of 16, a batch dim on A, uint8 and int8 B, per-column zb.
+    const cases = [
+      { a: [3, 5, 37], n: 7, bType: 'int8' as const, zb: [3] },
+      { a: [2, 64], n: 13, bType: 'uint8' as const, zb: Array.from({ length: 13 }, (_, i) => 100 + i) },
+      { a: [1, 9, 300], n: 4, bType: 'int8' as const, zb: undefined },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const k = c.a[c.a.length - 1];
+      const rows = c.a.reduce((x, y) => x * y, 1) / k;
+      const av = randomInts(rows * k, 10 + i, 0, 255, Uint8Array);
+      const bv = c.bType === 'int8' ? randomInts(k * c.n, 20 + i, -128, 127) : randomInts(k * c.n, 20 + i, 0, 255, Uint8Array);
+      const outputs = [];
+      for (const backend of [undefined, 'own'] as const) {
+        const b = new PlanBuilder();
+        const ai = b.input('a', 'uint8', c.a);
+        const bi = b.constant('b', c.bType, [k, c.n], bv);
+        const azi = b.constant('a_zp', 'uint8', [], Uint8Array.of(131));
+        const bzi = c.zb ? b.constant('b_zp', c.bType, [c.zb.length], c.bType === 'int8' ? Int8Array.from(c.zb) : Uint8Array.from(c.zb)) : -1;
+        const y = b.value('y', 'int32', [...c.a.slice(0, -1), c.n]);
+        b.node('MatMulInteger', [ai, bi, azi, bzi], [y], {}, backend).output(y);
+        const plan = b.build();
+        const p = createPlan(plan);
+        expect(p.implementations[0]).toMatch(backend === 'own' ? /^own:matmul_integer$/ : /^own:matmul_integer_packed/);
+        const [got] = p.runSync([av]);
+        expect(Array.from(got as Int32Array)).toEqual(Array.from(runReference(plan, [av])[0] as Int32Array));
+        outputs.push(Array.from(got as Int32Array));
+      }
+      expect(outputs[0]).toEqual(outputs[1]);
+    }
   });
   it('DynamicQuantizeLinear + MatMulInteger (dynamic quantization path)', async () => {
     const x = randomFloat(3 * 16, 1, -1, 2);

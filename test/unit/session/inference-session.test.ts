@@ -59,6 +59,22 @@ describe('InferenceSession.create: invalid arguments and unsupported models', ()
     });
   });
 
+  it("picks the float32 Conv/FC library: 'auto' = oneDNN where it runs (x86), 'xnnpack' = XNNPACK, same outputs", async () => {
+    const onednn = backends().some((b) => b.name === 'onednn' && b.available);
+    const x = clsInput();
+    const auto = await InferenceSession.create(CLS);
+    const xnn = await InferenceSession.create(CLS, { backend: 'xnnpack' });
+    const [a, b] = [(await auto.run({ x }))[auto.outputNames[0]].data as Float32Array, (await xnn.run({ x }))[xnn.outputNames[0]].data as Float32Array];
+    a.forEach((v, i) => expect(Math.abs(v - b[i])).toBeLessThan(1e-5));
+    const dense = (impls: string[]) => impls.filter((k) => /convolution|fully_connected|matmul_f32|^onednn:/.test(k));
+    expect(dense(xnn.implementations()).every((k) => k.startsWith('xnnpack:'))).toBe(true);
+    const autoDense = dense(auto.implementations());
+    expect(autoDense.length).toBeGreaterThan(20);
+    expect(autoDense.every((k) => k.startsWith(onednn ? 'onednn:' : 'xnnpack:'))).toBe(true);
+    await auto.release();
+    await xnn.release();
+  });
+
   it('rejects a model with operators the runtime lacks at create(), not at run()', async () => {
     const model = join(TESTDATA, 'node', 'test_lrn_default', 'model.onnx');
     await expect(InferenceSession.create(model)).rejects.toThrow(/^the runtime does not support LRN \(1 node, first LRN/);
