@@ -131,9 +131,8 @@ std::unique_ptr<Op> CreateBinary(OpContext& ctx) {
     if (kind == BinaryKind::kPow && !own && IsSquare(ctx) && y.elements() > 0) {
       // Pow(x, 2) (LayerNorm spelled out) is x * x, bit for bit: a float product rounded once either way.
       EnsureXnnpack();
-      auto op = MakeXnnOp("multiply_nd_f32(square)", ctx.pool(), [&](xnn_operator_t* o) {
-        return xnn_create_multiply_nd_f32(amin, amax, 0, o);
-      });
+      auto op = MakeXnnOp("multiply_nd_f32(square)", ctx.pool(),
+                          [&](xnn_operator_t* o) { return xnn_create_multiply_nd_f32(amin, amax, 0, o); });
       const auto da = Dims(a.shape);
       xnnpack::Check(xnn_setup_multiply_nd_f32(op->get(), da.size(), da.data(), da.size(), da.data(), ctx.in<float>(0),
                                                ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),

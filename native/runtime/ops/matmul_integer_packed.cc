@@ -28,7 +28,7 @@ struct PackedMatMulInteger {
   const void* a = nullptr;
   const void* a_zp = nullptr;
   int32_t* y = nullptr;
-  std::vector<int16_t> bt;  // [n][kp]
+  std::vector<int16_t> bt;   // [n][kp]
   std::vector<int16_t> a16;  // [rows][kp], per run
   bool avx2 = false;
 };

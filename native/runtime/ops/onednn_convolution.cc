@@ -138,7 +138,8 @@ class OnednnFloatConvolution final : public Op {
     }
     // oneDNN's hardswish is x * min(max(x + 3, 0), 6) / 6 (alpha, beta unused in 2.x); linear is alpha * x + beta.
     if (epi.hard_swish) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
-    if (epi.scale != 1.0f || epi.bias != 0.0f) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, epi.scale, epi.bias);
+    if (epi.scale != 1.0f || epi.bias != 0.0f)
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, epi.scale, epi.bias);
     if (ops.len() > 0) attr.set_post_ops(ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see OnednnConvolution
     const bool has_bias = ctx.has_input(2);

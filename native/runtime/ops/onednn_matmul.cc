@@ -43,8 +43,8 @@ class OnednnFloatMatMul final : public Op {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN float32 matmul", [&] {
-      auto desc = has_bias ? dnnl::matmul::desc(src_md, wei_any, bias_md, dst_md)
-                           : dnnl::matmul::desc(src_md, wei_any, dst_md);
+      auto desc =
+          has_bias ? dnnl::matmul::desc(src_md, wei_any, bias_md, dst_md) : dnnl::matmul::desc(src_md, wei_any, dst_md);
       dnnl::matmul::primitive_desc pd(desc, attr, engine);
       impl_ = std::string("onednn:matmul_f32:") + pd.impl_info_str();
       primitive_ = dnnl::matmul(pd);

@@ -200,8 +200,8 @@ std::unique_ptr<Op> CreateMatMulInteger(OpContext& ctx) {
   auto load = [](const void* p, bool u8, size_t i) -> int32_t {
     return u8 ? static_cast<const uint8_t*>(p)[i] : static_cast<const int8_t*>(p)[i];
   };
-  if (b.constant && rb == 2 && (bzp == nullptr || ctx.input(3).constant) && k > 0 && k <= 32768 &&
-      y.elements() > 0 && ctx.backend() != "own") {
+  if (b.constant && rb == 2 && (bzp == nullptr || ctx.input(3).constant) && k > 0 && k <= 32768 && y.elements() > 0 &&
+      ctx.backend() != "own") {
     std::vector<int32_t> zb(n, 0);
     if (bzp) {
       for (int64_t c = 0; c < n; ++c) zb[c] = load(bzp, bu8, bzp_per_column ? c : 0);
