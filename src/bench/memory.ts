@@ -1,5 +1,5 @@
 /**
- * Peak resident memory per runtime. `process.resourceUsage().maxRSS` is a high-water mark of the whole
+ * Peak resident memory per runtime. A process's peak resident set (peakRssKiB) is a high-water mark of the whole
  * process, so in the benchmark process (both runtimes loaded, sessions of both alive) it cannot say which
  * runtime used what. Each runtime is therefore measured alone, in a child process (`node dist/bench.js
  * --memory-child SPEC`): load the runtime (baseline), create the session, then run every measured batch size
@@ -7,7 +7,7 @@
  * model costs in that runtime; the baseline is Node plus the runtime's libraries.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { dimsAt, inputData, type PlannedInput } from './inputs.js';
@@ -36,7 +36,23 @@ export interface MemoryResult {
   baselineRssMiB: number;
 }
 
-const MIB = 1024; // maxRSS is in KiB
+const MIB = 1024; // peaks are in KiB
+
+/**
+ * This process's peak resident set, KiB. On Linux it is VmHWM from /proc/self/status: the high-water mark of the
+ * process's own address space. `resourceUsage().maxRSS` (getrusage) would carry the parent's resident set over
+ * into a spawned child (Linux keeps the larger of the two across fork and exec), so a benchmark process holding
+ * big models made both runtimes' children report the parent's figure. Elsewhere maxRSS is the fallback.
+ */
+export function peakRssKiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS;
+}
 
 /** dist/bench.js: beside the bundle that calls this (dist/cli.js, dist/bench.js), or dist/ seen from src/bench/. */
 export function memoryChildScript(): string | undefined {
@@ -80,7 +96,7 @@ export async function runMemoryChild(spec: MemorySpec): Promise<MemoryResult> {
   } else {
     runtime = await onnxruntimePeer(settings);
   }
-  const baseline = process.resourceUsage().maxRSS;
+  const baseline = peakRssKiB();
   const sessions = new Map<string, Awaited<ReturnType<BenchRuntime['create']>>>();
   for (const c of spec.cases) {
     let session = sessions.get(c.model);
@@ -91,7 +107,7 @@ export async function runMemoryChild(spec: MemorySpec): Promise<MemoryResult> {
     const prepared = session.prepare(c.inputs.map((i) => ({ name: i.name, type: i.type, data: inputData(i, c.batch), dims: dimsAt(i, c.batch) })));
     for (let i = 0; i <= spec.runs; i++) await session.run(prepared);
   }
-  const peak = process.resourceUsage().maxRSS;
+  const peak = peakRssKiB();
   for (const s of sessions.values()) await s.release();
   return { peakRssMiB: peak / MIB, baselineRssMiB: baseline / MIB };
 }

@@ -10,6 +10,28 @@ namespace runtime {
 
 namespace {
 
+// kind: index into kNames below. Start value, one element folded in, and the final value from the accumulator.
+inline double ReduceStart(int kind) {
+  return kind == 2 ? -INFINITY : kind == 3 ? INFINITY : kind == 4 ? 1.0 : 0.0;
+}
+
+inline double ReduceStep(int kind, double acc, double v) {
+  switch (kind) {
+    case 2: return std::max(acc, v);
+    case 3: return std::min(acc, v);
+    case 4: return acc * v;
+    case 5: return acc + std::fabs(v);
+    case 6:
+    case 7: return acc + v * v;
+    case 9: return acc + std::exp(v);
+    default: return acc + v;  // Mean, Sum, LogSum
+  }
+}
+
+inline double ReduceFinish(int kind, double acc, double count) {
+  return kind == 0 ? acc / count : kind == 6 ? std::sqrt(acc) : kind >= 8 ? std::log(acc) : acc;
+}
+
 template <typename T>
 std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) {
   const ValueDesc& x = ctx.input(0);
@@ -48,37 +70,23 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
     return MakeOp("own:reduce(inner)", [=] {
       for (size_t j = 0; j < out_n; ++j) {
         const T* p = in + j * inner;
-        double acc = kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0;
-        for (size_t i = 0; i < inner; ++i) {
-          const double v = double(p[i]);
-          if (kind <= 1) {
-            acc += v;
-          } else if (kind == 2) {
-            acc = std::max(acc, v);
-          } else {
-            acc = std::min(acc, v);
-          }
+        double acc = ReduceStart(kind);
+        if (kind <= 1) {
+          for (size_t i = 0; i < inner; ++i) acc += double(p[i]);  // the common case, kept branch-free
+        } else {
+          for (size_t i = 0; i < inner; ++i) acc = ReduceStep(kind, acc, double(p[i]));
         }
-        out[j] = static_cast<T>(kind == 0 ? acc / static_cast<double>(inner) : acc);
+        out[j] = static_cast<T>(ReduceFinish(kind, acc, static_cast<double>(inner)));
       }
     });
   }
   return MakeOp("own:reduce", [=] {
-    std::vector<double> acc(out_n, kind == 2 ? -INFINITY : kind == 3 ? INFINITY : kind == 4 ? 1.0 : 0.0);
+    std::vector<double> acc(out_n, ReduceStart(kind));
     std::vector<size_t> idx(rank, 0);
     size_t o = 0;
     for (size_t i = 0; i < n; ++i) {
       const double v = q ? (double(in[i]) - zx) * sx : double(in[i]);
-      switch (kind) {
-        case 2: acc[o] = std::max(acc[o], v); break;
-        case 3: acc[o] = std::min(acc[o], v); break;
-        case 4: acc[o] *= v; break;
-        case 5: acc[o] += std::fabs(v); break;
-        case 6:
-        case 7: acc[o] += v * v; break;
-        case 9: acc[o] += std::exp(v); break;
-        default: acc[o] += v; break;  // Mean, Sum, LogSum
-      }
+      acc[o] = ReduceStep(kind, acc[o], v);
       for (size_t d = rank; d-- > 0;) {
         ++idx[d];
         o += ostride[d];
@@ -89,10 +97,7 @@ std::unique_ptr<Op> OwnReduce(OpContext& ctx, const std::vector<bool>& reduced) 
     }
     const double count = out_n ? static_cast<double>(n) / out_n : 1;
     for (size_t j = 0; j < out_n; ++j) {
-      const double v = kind == 0   ? acc[j] / count
-                       : kind == 6 ? std::sqrt(acc[j])
-                       : kind >= 8 ? std::log(acc[j])
-                                   : acc[j];
+      const double v = ReduceFinish(kind, acc[j], count);
       out[j] = q ? static_cast<T>(QuantizeValue(v, sy, zy, lo, hi)) : static_cast<T>(v);
     }
   });

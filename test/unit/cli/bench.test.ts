@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { batchSkipReason, dimsAt, inputData, planInputs } from '../../../src/bench/inputs.js';
 import type { BenchReport } from '../../../src/bench/bench.js';
 import { importPeer } from '../../../src/bench/runtimes.js';
+import { measureMemory, memoryChildScript } from '../../../src/bench/memory.js';
 import { latencyStats } from '../../../src/bench/stats.js';
 import type { CliIO } from '../../../src/cli/command.js';
 import { main } from '../../../src/cli/main.js';
@@ -179,6 +180,18 @@ describe('octet bench on PP-OCR cls against onnxruntime-node (spawned, as a user
       expect(m.peakRssMiB).toBeLessThan(2048);
     }
   }, 300_000);
+
+  it("a memory child reports its own peak, not the parent's resident set (getrusage carries it across spawn)", async () => {
+    const script = memoryChildScript();
+    if (!script) throw new Error('dist/bench.js is not built (npm run build:ts)');
+    const spec = { runtime: 'octet' as const, threads: 1, backend: 'auto' as const, runs: 1, cases: [] };
+    const alone = await measureMemory(spec, script);
+    const ballast = Buffer.alloc(600 * 1024 * 1024, 1); // resident in this (the parent) process
+    const withBallast = await measureMemory(spec, script);
+    expect(ballast[ballast.length - 1]).toBe(1);
+    expect(alone.peakRssMiB).toBeLessThan(300);
+    expect(Math.abs(withBallast.peakRssMiB - alone.peakRssMiB)).toBeLessThan(50);
+  }, 60_000);
 
   it('prints a table with the speed-ups in text mode', async () => {
     const r = await octet(['bench', CLS, '--input', 'x=1,3,48,192', '--batch', '1', '--runs', '3', '--warmup', '0', '--peer', 'onnxruntime']);
