@@ -136,9 +136,13 @@ describe('OCR of the scanned page: int8 against fp32', () => {
       `det static int8 (MinMax): ${got.length} lines (fp32 ${ref.length}); IoU with fp32's ${ious.map((v) => v.toFixed(2)).join(' ')}; ` +
         `fp32 rec reads ${same}/${ref.length} of fp32's lines identically on int8 det's boxes`,
     );
-    // Measured: 8 lines (one more than fp32), IoU 0.83-0.94, 2 of 7 lines read identically (the crops shift).
+    // Measured with fp32 on XNNPACK: 8 lines (one more than fp32), IoU 0.83-0.94, 2 of 7 lines read identically
+    // (the crops shift). With fp32 on oneDNN (x86's default since 2026-12-01; outputs agree with XNNPACK's to
+    // < 1e-4), calibration ranges move by ulps and one line splits in two: 9 lines, IoU 0.88-0.94 and 0.40, 3 of 7
+    // read identically. int8 det's boxes sit that close to the binarisation threshold.
     expect(got.length).toBeGreaterThanOrEqual(ref.length);
-    expect(Math.min(...ious)).toBeGreaterThan(0.75);
+    expect(ious.filter((v) => v > 0.75).length).toBeGreaterThanOrEqual(ref.length - 1);
+    expect(Math.min(...ious)).toBeGreaterThan(0.3);
   }, 300_000);
 });
 
