@@ -144,7 +144,27 @@ export class Tensor {
   /** The elements as float32, converting from any real numeric type (a copy unless already float32). */
   toFloat32(): Float32Array {
     if (this.dtype === DataType.FLOAT) return this.asFloat32();
-    return Float32Array.from(this.toNumbers());
+    const typed = this.typedNumbers();
+    return Float32Array.from(typed ?? this.toNumbers());
+  }
+
+  /** The elements as float64 (exact for every integer type up to 2^53); a copy. */
+  toFloat64(): Float64Array {
+    const typed = this.typedNumbers();
+    return Float64Array.from(typed ?? this.toNumbers());
+  }
+
+  /** A typed-array view of the elements where one exists for the dtype (no per-element DataView reads). */
+  private typedNumbers(): ArrayLike<number> | undefined {
+    switch (this.dtype) {
+      case DataType.FLOAT: return this.asFloat32();
+      case DataType.DOUBLE: return this.asFloat64();
+      case DataType.INT8: return this.asInt8();
+      case DataType.UINT8:
+      case DataType.BOOL: return this.asUint8();
+      case DataType.INT32: return this.asInt32();
+      default: return undefined;
+    }
   }
 
   /** The elements as JS numbers (int64/uint64 beyond 2^53 lose precision; use asInt64 for exact values). */

@@ -70,13 +70,26 @@ export function transposeData<T extends PlanTypedArray>(data: T, shape: readonly
   }
   const strides = permute(inStrides, perm);
   const out = new (data.constructor as new (n: number) => T)(data.length);
-  const idx = new Array<number>(rank).fill(0);
-  for (let o = 0; o < data.length; o++) {
-    let src = 0;
-    for (let d = 0; d < rank; d++) src += idx[d] * strides[d];
-    (out as unknown as number[])[o] = (data as unknown as number[])[src];
-    for (let d = rank - 1; d >= 0; d--) {
+  // Only size-1 dims move (a 1x1 convolution's OIHW -> OHWI): the element order is unchanged.
+  const moved = perm.filter((p) => shape[p] !== 1);
+  if (moved.every((p, i) => i === 0 || p > moved[i - 1])) {
+    (out as unknown as { set(a: T): void }).set(data);
+    return out;
+  }
+  // Rows of the output's last dim are strided reads; an odometer over the outer dims moves the row's start.
+  const src = data as unknown as number[];
+  const dst = out as unknown as number[];
+  const last = rank - 1;
+  const n = outShape[last];
+  const step = strides[last];
+  const idx = new Array<number>(last).fill(0);
+  let from = 0;
+  for (let o = 0; o < data.length; ) {
+    for (let j = 0, s = from; j < n; j++, s += step) dst[o++] = src[s];
+    for (let d = last - 1; d >= 0; d--) {
+      from += strides[d];
       if (++idx[d] < outShape[d]) break;
+      from -= strides[d] * outShape[d];
       idx[d] = 0;
     }
   }

@@ -733,8 +733,8 @@ export class Lowering {
     const expand = (a: number[], fill: number): number[] => (oneD ? [fill, ...a] : a);
     let kernel: number[];
     if (op === 'Conv' || op === 'ConvTranspose') {
-      const w = this.floatConstant(node.input(1));
-      kernel = w ? w.dims.slice(2) : node.getInts('kernel_shape');
+      const wdims = this.constantDims(node.input(1));
+      kernel = wdims ? wdims.slice(2) : node.getInts('kernel_shape');
       if (oneD) kernel = [1, ...kernel];
     } else {
       kernel = expand(node.getInts('kernel_shape'), 1);
@@ -983,16 +983,24 @@ export class Lowering {
     const xt = this.graph.constantOf(dq.input(0));
     const q = this.qparamsOf(dq);
     if (!xt || !q) return undefined;
-    const data = xt.toNumbers();
+    const data = xt.toFloat64();
     const out = new Float32Array(data.length);
     const dims = [...xt.dims];
-    const inner = q.axis === undefined ? 1 : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
+    const inner = q.axis === undefined ? data.length : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
     const dim = q.axis === undefined ? 1 : dims[q.axis];
-    for (let i = 0; i < data.length; i++) {
-      const c = q.axis === undefined ? 0 : Math.floor(i / inner) % dim;
-      out[i] = Math.fround((data[i] - q.zeroPoint[c]) * q.scale[c]);
+    for (let start = 0, block = 0; start < data.length; start += inner, block++) {
+      const c = block % dim;
+      const z = q.zeroPoint[c], sc = q.scale[c];
+      for (let i = start; i < start + inner; i++) out[i] = Math.fround((data[i] - z) * sc);
     }
     return { data: out, dims };
+  }
+
+  /** The dims floatConstant(v) would have, without converting any data. */
+  constantDims(v: Value | null): number[] | undefined {
+    if (!v) return undefined;
+    const t = this.graph.constantOf(v) ?? (v.producer?.opType === 'DequantizeLinear' ? this.graph.constantOf(v.producer.input(0)) : undefined);
+    return t ? [...t.dims] : undefined;
   }
 
   /** floatConstant() for a DequantizeLinear output only (not for plain initializers). */
