@@ -12,7 +12,7 @@ import type { Model } from '../ir/model.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { expandQOperator } from '../lower/expand-qoperator.js';
-import { lowerModel, unsupportedMessage, unsupportedNodes } from '../lower/lower.js';
+import { lowerModel, unsupportedMessage, unsupportedNodes, type LoweredModel } from '../lower/lower.js';
 import { loadModel } from '../onnx/io.js';
 import { OnnxError } from '../onnx/errors.js';
 import { canonicalize } from '../passes/manager.js';
@@ -26,7 +26,7 @@ import type {
   ValueMetadata,
 } from './inference-session.js';
 import { containsNaN, isFloatPlan, runPreservingNaN } from './nan-path.js';
-import { createPlan, type PlanDType, type PlanNodeProfile, type PlanTypedArray, type PreparedPlan } from './plan.js';
+import { createPlan, type Plan, type PlanDType, type PlanNodeProfile, type PlanTypedArray, type PreparedPlan } from './plan.js';
 import { Tensor, type TensorType } from './tensor.js';
 
 /**
@@ -108,6 +108,8 @@ interface Prepared {
   int8Nodes: number;
   /** No 8-bit values: a run with NaN inputs takes the NaN-preserving path (nan-path.ts). */
   floatOnly: boolean;
+  /** The same plan with its constants, lowered again: for the NaN-preserving path only. */
+  referencePlan: () => Plan;
 }
 
 type ValidOptions = Required<Pick<SessionOptions, 'threads' | 'backend' | 'memoryLimit'>> & { freeDimensions: Record<string, number> };
@@ -207,16 +209,8 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     return first ? first.plan.implementations : [];
   }
 
-  #prepare(shapes: number[][], control: Record<string, IrTensor> = {}): Prepared {
-    const frozenKey = Object.entries(control).map(([k, t]) => `${k}:${t.dtype}:${t.dims.join('x')}:${Buffer.from(t.data).toString('base64')}`);
-    const key = shapes.map((s) => s.join('x')).join(';') + frozenKey.join(';');
-    const hit = this.#plans.get(key);
-    if (hit) {
-      // Move to the back: most recently used.
-      this.#plans.delete(key);
-      this.#plans.set(key, hit);
-      return hit;
-    }
+  /** Loads, canonicalizes and lowers the model for these input shapes (and frozen control inputs). */
+  #lower(shapes: number[][], control: Record<string, IrTensor>): LoweredModel {
     const model = loadModel(this.#bytes, { baseDir: this.#baseDir });
     // QOperator nodes become QDQ before canonicalizing, so shape inference sees only standard operators.
     expandQOperator(model.graph);
@@ -234,6 +228,20 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         if (node.backend === undefined && float && FLOAT_BACKEND_OPS.has(node.op)) node.backend = this.#options.backend;
       }
     }
+    return lowered;
+  }
+
+  #prepare(shapes: number[][], control: Record<string, IrTensor> = {}): Prepared {
+    const frozenKey = Object.entries(control).map(([k, t]) => `${k}:${t.dtype}:${t.dims.join('x')}:${Buffer.from(t.data).toString('base64')}`);
+    const key = shapes.map((s) => s.join('x')).join(';') + frozenKey.join(';');
+    const hit = this.#plans.get(key);
+    if (hit) {
+      // Move to the back: most recently used.
+      this.#plans.delete(key);
+      this.#plans.set(key, hit);
+      return hit;
+    }
+    const lowered = this.#lower(shapes, control);
     const limit = this.#options.memoryLimit;
     let plan: PreparedPlan;
     try {
@@ -252,7 +260,11 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       outputTypes: lowered.outputIds.map((id) => lowered.plan.values[id].dtype),
       int8Nodes: lowered.int8Nodes,
       floatOnly: isFloatPlan(lowered.plan),
+      referencePlan: () => this.#lower(shapes, control).plan,
     };
+    // The native plan copied every constant (and packed the weights): the JS copies would stay alive with the
+    // plan for nothing (ResNet-50: 100 MB). The NaN path, which needs them, lowers again (referencePlan).
+    for (const v of lowered.plan.values) if (v.data && v.data.byteLength > 4096) delete v.data;
     if (this.#plans.size >= MAX_PLANS) {
       const oldest = this.#plans.keys().next().value as string;
       this.#plans.get(oldest)!.plan.release();
@@ -316,7 +328,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
         outputs = r.outputs;
         this.lastProfile = r.nodes;
       } else if (prepared.floatOnly && containsNaN(data)) {
-        outputs = await runPreservingNaN(prepared.plan.plan, data);
+        outputs = await runPreservingNaN(prepared.referencePlan(), data);
       } else {
         outputs = await prepared.plan.run(data);
       }
