@@ -11,6 +11,7 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "runtime/ops/conv_geometry.h"
+#include "runtime/ops/onednn_op.h"
 
 namespace octet {
 namespace runtime {
@@ -19,9 +20,24 @@ namespace {
 
 using dnnl::memory;
 
-class OnednnConvolution final : public Op {
+// OHWI weights as oneDNN names them: [O, I, H, W] dims in ohwi order, or [G, O/G, I/G, H, W] in gohwi.
+memory::dims WeightDims(const Window2D& g) {
+  if (g.groups == 1) return {g.oc, g.c, g.kh, g.kw};
+  return {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
+}
+
+dnnl::convolution_forward::desc ConvDesc(const Window2D& g, const memory::desc& src, const memory::desc& wei,
+                                         const memory::desc* bias, const memory::desc& dst) {
+  const memory::dims strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
+  const auto kind = dnnl::prop_kind::forward_inference;
+  const auto algo = dnnl::algorithm::convolution_direct;
+  return bias ? dnnl::convolution_forward::desc(kind, algo, src, wei, *bias, dst, strides, dilates, pad_l, pad_r)
+              : dnnl::convolution_forward::desc(kind, algo, src, wei, dst, strides, dilates, pad_l, pad_r);
+}
+
+class OnednnConvolution final : public OnednnOp {
  public:
-  OnednnConvolution(OpContext& ctx, const Window2D& g) {
+  OnednnConvolution(OpContext& ctx, const Window2D& g) : OnednnOp("running the oneDNN int8 convolution") {
     const ValueDesc& x = ctx.input(0);
     const ValueDesc& w = ctx.input(1);
     const ValueDesc& y = ctx.output(0);
@@ -29,15 +45,8 @@ class OnednnConvolution final : public Op {
     const auto act = x.dtype == ElemType::kInt8 ? memory::data_type::s8 : memory::data_type::u8;
     memory::desc src_md({g.n, g.c, g.h, g.w}, act, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, act, memory::format_tag::nhwc);
-    memory::dims wdims, strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
-    memory::format_tag wtag;
-    if (g.groups == 1) {
-      wdims = {g.oc, g.c, g.kh, g.kw};
-      wtag = memory::format_tag::ohwi;
-    } else {
-      wdims = {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
-      wtag = memory::format_tag::gohwi;
-    }
+    const memory::dims wdims = WeightDims(g);
+    const memory::format_tag wtag = g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi;
     memory::desc wei_any(wdims, memory::data_type::s8, memory::format_tag::any);
     memory::desc bias_md({g.oc}, memory::data_type::s32, memory::format_tag::a);
 
@@ -62,26 +71,11 @@ class OnednnConvolution final : public Op {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN int8 convolution", [&] {
-      auto desc =
-          has_bias
-              ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                src_md, wei_any, bias_md, dst_md, strides, dilates, pad_l, pad_r)
-              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                src_md, wei_any, dst_md, strides, dilates, pad_l, pad_r);
-      dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-      impl_ = std::string("onednn:") + pd.impl_info_str();
-      primitive_ = dnnl::convolution_forward(pd);
-      memory plain(memory::desc(wdims, memory::data_type::s8, wtag), engine, const_cast<void*>(ctx.in_ptr(1)));
-      weights_ = memory(pd.weights_desc(), engine);
-      dnnl::stream stream(engine);
-      dnnl::reorder(plain, weights_).execute(stream, plain, weights_);
-      stream.wait();
-      args_ = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, ctx.in_ptr(0))},
-               {DNNL_ARG_WEIGHTS, weights_},
-               {DNNL_ARG_DST, memory(pd.dst_desc(), engine, ctx.out_ptr(0))}};
-      scratchpad_ = memory(pd.scratchpad_desc(), engine);
-      args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
-      if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
+      dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
+                                                   attr, engine);
+      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:") + pd.impl_info_str(),
+           memory::desc(wdims, memory::data_type::s8, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0),
+           has_bias ? &bias_md : nullptr, has_bias ? ctx.in_ptr(2) : nullptr);
       memory::desc zp_md({1}, memory::data_type::s32, memory::format_tag::x);
       if (src_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(zp_md, engine, &src_zp_));
       if (dst_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, memory(zp_md, engine, &dst_zp_));
@@ -89,43 +83,21 @@ class OnednnConvolution final : public Op {
     });
   }
 
-  void Run() override {
-    onednn::Guard("running the oneDNN int8 convolution", [&] {
-      dnnl::stream stream(onednn::Engine());
-      primitive_.execute(stream, args_);
-      stream.wait();
-      return 0;
-    });
-  }
-
-  std::string implementation() const override { return impl_; }
-
  private:
   int32_t src_zp_ = 0;
   int32_t dst_zp_ = 0;
-  std::string impl_;
-  dnnl::convolution_forward primitive_;
-  memory weights_;
-  memory scratchpad_;
-  std::unordered_map<int, memory> args_;
 };
 
-class OnednnFloatConvolution final : public Op {
+class OnednnFloatConvolution final : public OnednnOp {
  public:
-  OnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax, const FloatEpilogue& epi) {
+  OnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax, const FloatEpilogue& epi)
+      : OnednnOp("running the oneDNN float32 convolution") {
     auto& engine = onednn::Engine();
     const auto f32 = memory::data_type::f32;
     memory::desc src_md({g.n, g.c, g.h, g.w}, f32, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, f32, memory::format_tag::nhwc);
-    memory::dims wdims, strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
-    memory::format_tag wtag;
-    if (g.groups == 1) {
-      wdims = {g.oc, g.c, g.kh, g.kw};
-      wtag = memory::format_tag::ohwi;
-    } else {
-      wdims = {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
-      wtag = memory::format_tag::gohwi;
-    }
+    const memory::dims wdims = WeightDims(g);
+    const memory::format_tag wtag = g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi;
     memory::desc wei_any(wdims, f32, memory::format_tag::any);
     memory::desc bias_md({g.oc}, f32, memory::format_tag::a);
     dnnl::primitive_attr attr;
@@ -144,47 +116,14 @@ class OnednnFloatConvolution final : public Op {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see OnednnConvolution
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN float32 convolution", [&] {
-      auto desc =
-          has_bias
-              ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                src_md, wei_any, bias_md, dst_md, strides, dilates, pad_l, pad_r)
-              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                                src_md, wei_any, dst_md, strides, dilates, pad_l, pad_r);
-      dnnl::convolution_forward::primitive_desc pd(desc, attr, engine);
-      impl_ = std::string("onednn:") + pd.impl_info_str();
-      primitive_ = dnnl::convolution_forward(pd);
-      memory plain(memory::desc(wdims, f32, wtag), engine, const_cast<void*>(ctx.in_ptr(1)));
-      weights_ = memory(pd.weights_desc(), engine);
-      dnnl::stream stream(engine);
-      dnnl::reorder(plain, weights_).execute(stream, plain, weights_);
-      stream.wait();
-      args_ = {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, ctx.in_ptr(0))},
-               {DNNL_ARG_WEIGHTS, weights_},
-               {DNNL_ARG_DST, memory(pd.dst_desc(), engine, ctx.out_ptr(0))}};
-      scratchpad_ = memory(pd.scratchpad_desc(), engine);
-      args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
-      if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
+      dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
+                                                   attr, engine);
+      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:") + pd.impl_info_str(),
+           memory::desc(wdims, f32, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0), has_bias ? &bias_md : nullptr,
+           has_bias ? ctx.in_ptr(2) : nullptr);
       return 0;
     });
   }
-
-  void Run() override {
-    onednn::Guard("running the oneDNN float32 convolution", [&] {
-      dnnl::stream stream(onednn::Engine());
-      primitive_.execute(stream, args_);
-      stream.wait();
-      return 0;
-    });
-  }
-
-  std::string implementation() const override { return impl_; }
-
- private:
-  std::string impl_;
-  dnnl::convolution_forward primitive_;
-  memory weights_;
-  memory scratchpad_;
-  std::unordered_map<int, memory> args_;
 };
 
 }  // namespace

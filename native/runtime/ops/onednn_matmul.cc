@@ -8,6 +8,7 @@
 
 #include "backends/onednn/onednn_backend.h"
 #include "runtime/op.h"
+#include "runtime/ops/onednn_op.h"
 
 namespace octet {
 namespace runtime {
@@ -16,11 +17,12 @@ namespace {
 
 using dnnl::memory;
 
-class OnednnFloatMatMul final : public Op {
+class OnednnFloatMatMul final : public OnednnOp {
  public:
   // w: [N, K] row-major, or [K, N] when transposed.
   OnednnFloatMatMul(OpContext& ctx, size_t m, size_t k, size_t n, const float* w, bool transposed, float amin,
-                    float amax) {
+                    float amax)
+      : OnednnOp("running the oneDNN float32 matmul") {
     auto& engine = onednn::Engine();
     const auto f32 = memory::data_type::f32;
     const auto M = static_cast<memory::dim>(m), K = static_cast<memory::dim>(k), N = static_cast<memory::dim>(n);
@@ -39,48 +41,19 @@ class OnednnFloatMatMul final : public Op {
       }
       attr.set_post_ops(ops);
     }
-    // A user scratchpad owned by the op: runs happen on a libuv worker thread (see onednn_convolution.cc).
+    // A user scratchpad owned by the op (see onednn_op.h).
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const bool has_bias = ctx.has_input(2);
     onednn::Guard("creating the oneDNN float32 matmul", [&] {
       auto desc =
           has_bias ? dnnl::matmul::desc(src_md, wei_any, bias_md, dst_md) : dnnl::matmul::desc(src_md, wei_any, dst_md);
       dnnl::matmul::primitive_desc pd(desc, attr, engine);
-      impl_ = std::string("onednn:matmul_f32:") + pd.impl_info_str();
-      primitive_ = dnnl::matmul(pd);
-      memory plain(memory::desc({K, N}, f32, transposed ? memory::format_tag::ab : memory::format_tag::ba), engine,
-                   const_cast<float*>(w));
-      weights_ = memory(pd.weights_desc(), engine);
-      dnnl::stream stream(engine);
-      dnnl::reorder(plain, weights_).execute(stream, plain, weights_);
-      stream.wait();
-      args_ = {{DNNL_ARG_SRC, memory(src_md, engine, ctx.in_ptr(0))},
-               {DNNL_ARG_WEIGHTS, weights_},
-               {DNNL_ARG_DST, memory(dst_md, engine, ctx.out_ptr(0))}};
-      scratchpad_ = memory(pd.scratchpad_desc(), engine);
-      args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
-      if (has_bias) args_.emplace(DNNL_ARG_BIAS, memory(bias_md, engine, const_cast<void*>(ctx.in_ptr(2))));
+      Bind(pd, dnnl::matmul(pd), std::string("onednn:matmul_f32:") + pd.impl_info_str(),
+           memory::desc({K, N}, f32, transposed ? memory::format_tag::ab : memory::format_tag::ba), w, ctx.in_ptr(0),
+           ctx.out_ptr(0), has_bias ? &bias_md : nullptr, has_bias ? ctx.in_ptr(2) : nullptr);
       return 0;
     });
   }
-
-  void Run() override {
-    onednn::Guard("running the oneDNN float32 matmul", [&] {
-      dnnl::stream stream(onednn::Engine());
-      primitive_.execute(stream, args_);
-      stream.wait();
-      return 0;
-    });
-  }
-
-  std::string implementation() const override { return impl_; }
-
- private:
-  std::string impl_;
-  dnnl::matmul primitive_;
-  memory weights_;
-  memory scratchpad_;
-  std::unordered_map<int, memory> args_;
 };
 
 }  // namespace
