@@ -12,8 +12,7 @@
  *       (planQdq/applyQdq with those nodes excluded), run it on the held-out samples; stop at the first prefix
  *       that meets the target, then bisect between it and the last one that did not
  *   prune: give back to int8 each unit of that prefix (the most MACs first) whose fp32 the target does not need
- *       on the switch model, on the ranking and the held-out samples; keep the smaller set when the emitted model
- *       verifies
+ *       on the switch model; keep the smaller set when the emitted model verifies
  *   result: the smallest set found that meets the target; else the best prefix measured
  *
  * Ranking by output impact, not by a node's own (isolated) SQNR: a layer with a poor local SQNR may barely
@@ -233,27 +232,19 @@ export async function searchMixedPrecision(s: MixedPrecisionSearch): Promise<Mix
           if ((await at(mid)) >= target) hi = mid;
           else lo = mid;
         }
-        // Backward elimination on the switch model: give a unit back to int8 (the most MACs first) when the SQNR
-        // stays at the target, or at what the whole prefix gives there if that is lower, on the ranking samples
-        // and on the held-out ones alike. On the ranking samples alone the pruning gave back units the held-out
-        // samples need (on BlazeFace: the first conv, whose fp32 lifts the held-out SQNR from 20 to 31 dB only
-        // once most other units are fp32), the emitted model then failed verification and the whole prefix was
-        // kept (46 nodes, 92.8 % of the MACs, for 25 dB; 37 nodes, 75.2 %, now). The held-out samples already
-        // choose the prefix length; the smaller set is still kept only if the emitted model verifies.
+        // Backward elimination on the switch model and the ranking samples (not the held-out ones, which only
+        // verify): give a unit back to int8 (the most MACs first) when the SQNR stays at the target, or at what
+        // the whole prefix gives there if that is lower. The smaller set is kept only if the emitted model verifies.
         const chosen = order.slice(0, hi);
-        const heldRefs = ranking === s.heldOut ? rankingRefs : refs;
-        const sets = ranking === s.heldOut ? [[ranking, rankingRefs] as const] : [[ranking, rankingRefs] as const, [s.heldOut, heldRefs] as const];
-        const without = async (fp32: readonly number[], k: number): Promise<number> => {
+        const without = (fp32: readonly number[]): Promise<number> => {
           const set = new Set(fp32);
-          return sw.worst((j) => !set.has(j), sets[k][0], sets[k][1]);
+          return sw.worst((j) => !set.has(j), ranking, rankingRefs);
         };
-        const floors = await Promise.all(sets.map(async (_, k) => Math.min(target, await without(chosen, k))));
+        const floor = Math.min(target, await without(chosen));
         let kept = [...chosen];
         for (const u of [...chosen].sort((a, b) => share(b) - share(a))) {
           const trial = kept.filter((x) => x !== u);
-          let ok = true;
-          for (let k = 0; k < sets.length && ok; k++) ok = (await without(trial, k)) >= floors[k];
-          if (ok) kept = trial;
+          if ((await without(trial)) >= floor) kept = trial;
         }
         if (kept.length > 0 && kept.length < chosen.length) {
           const v = await evaluate(namesOf(kept));
