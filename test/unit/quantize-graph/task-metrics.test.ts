@@ -106,7 +106,7 @@ describe('OCR of the scanned page: int8 against fp32', () => {
     expect(Math.min(...sqnrs)).toBeGreaterThan(9);
   }, 300_000);
 
-  it('where static int8 rec loses the text: fp32 decisions close to a tie, the Conv weights, not the output head', async () => {
+  it('where static int8 rec loses the text: fp32 decisions close to a tie, the Conv weights; the classifier only once the Convs are fp32', async () => {
     const crops = (await lines(DET)).map((b) => recInput(img, b));
     const ref = await read(REC, crops);
     // fp32's own reading is fragile: on each line, the smallest probability gap (best − second-best class) at a
@@ -118,7 +118,8 @@ describe('OCR of the scanned page: int8 against fp32', () => {
 
     const convs = Array.from({ length: 38 }, (_, i) => `p2o.Conv.${i}`);
     const settings: [string, Partial<QuantizeOptions>][] = [
-      // The classifier (the last MatMul and its bias Add over 6,625 classes) in fp32: still 10.8-13.1 dB, 0/7.
+      // The classifier (the last MatMul and its bias Add over 6,625 classes) in fp32: still 10.8-13.1 dB, 0/7
+      // (it matters only once the backbone is exact enough: see the dynamic test).
       ['output head fp32', { method: 'minmax', exclude: ['p2o.MatMul.24', 'p2o.Add.276'] }],
       // Only the Convs' weights int8 (activations fp32): 9.3-19.2 dB, 3/7. The first depthwise Conv alone
       // (p2o.Conv.1, BatchNorm folded in): 9.1-22.5 dB, 1/7; every other Conv alone ≥ 27.2 dB.
@@ -126,6 +127,9 @@ describe('OCR of the scanned page: int8 against fp32', () => {
       ['p2o.Conv.1 weights only', { weightOnly: true, opTypes: ['Conv'], exclude: convs.filter((c) => c !== 'p2o.Conv.1') }],
       // Bias correction repairs the weights' error (the folded BatchNorm's mean shift): 28.1-39.1 dB, 4/7.
       ['all weights only + bias correction', { weightOnly: true, biasCorrection: true }],
+      // The classifier's weights alone (p2o.MatMul.24): 30.4-38.7 dB, 6/7, the line dynamic misses. Every other
+      // MatMul's weights alone: ≥ 50.9 dB, 7/7.
+      ['p2o.MatMul.24 weights only', { weightOnly: true, opTypes: ['MatMul'], exclude: ['p2o.MatMul.0', 'p2o.MatMul.6', 'p2o.MatMul.8', 'p2o.MatMul.10', 'p2o.MatMul.12', 'p2o.MatMul.18', 'p2o.MatMul.20', 'p2o.MatMul.22'] }],
       // Static int8 MatMuls (activations too), Convs fp32 (94 % of the MACs): 29.3-40.7 dB, 6/7.
       ['static MatMul only', { method: 'minmax', opTypes: ['MatMul', 'Gemm'] }],
     ];
@@ -142,23 +146,35 @@ describe('OCR of the scanned page: int8 against fp32', () => {
     expect(lo('p2o.Conv.1 weights only')).toBeLessThan(15);
     expect(lo('all weights only + bias correction')).toBeGreaterThan(26);
     expect(got['all weights only + bias correction'].same).toBeGreaterThanOrEqual(3);
+    expect(hi('p2o.MatMul.24 weights only')).toBeLessThan(42);
+    expect(got['p2o.MatMul.24 weights only'].same).toBeLessThan(7);
     expect(lo('static MatMul only')).toBeGreaterThan(27);
     expect(got['static MatMul only'].same).toBeGreaterThanOrEqual(6);
   }, 300_000);
 
-  it('dynamic int8 rec (MatMul/Gemm only): the text read against fp32', async () => {
+  it('dynamic int8 rec (MatMul/Gemm only): the text read against fp32; with the classifier MatMul in fp32, all seven lines', async () => {
     const crops = (await lines(DET)).map((b) => recInput(img, b));
     const ref = await read(REC, crops);
-    const { model } = await quantize(REC, { dynamic: true });
-    const got = await read(serializeModel(model), crops);
-    const same = got.texts.filter((t, i) => t === ref.texts[i]).length;
-    const sqnrs = got.probs.map((p, i) => sqnr(ref.probs[i], p));
-    console.log(
-      `rec dynamic int8: ${same}/${crops.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
-        got.texts.map((t, i) => `  ${t === ref.texts[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}${t === ref.texts[i] ? '' : ` (fp32 ${JSON.stringify(ref.texts[i])})`}`).join('\n'),
-    );
-    expect(same).toBeGreaterThanOrEqual(6);
-    expect(Math.min(...sqnrs)).toBeGreaterThan(25);
+    const same: Record<string, number> = {};
+    const worst: Record<string, number> = {};
+    // The classifier (p2o.MatMul.24, 120 → 6,625 classes per step: 95.4 M of the 2,112 M MACs, 4.5 %) is the one
+    // MatMul whose int8 weights move the probabilities by more than fp32's 0.049 decision gap on one line.
+    for (const [label, exclude] of [['all MatMuls', []], ['classifier fp32', ['p2o.MatMul.24']]] as const) {
+      const { model } = await quantize(REC, { dynamic: true, exclude: [...exclude] });
+      const got = await read(serializeModel(model), crops);
+      same[label] = got.texts.filter((t, i) => t === ref.texts[i]).length;
+      const sqnrs = got.probs.map((p, i) => sqnr(ref.probs[i], p));
+      worst[label] = Math.min(...sqnrs);
+      console.log(
+        `rec dynamic int8, ${label}: ${same[label]}/${crops.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
+          got.texts.map((t, i) => `  ${t === ref.texts[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}${t === ref.texts[i] ? '' : ` (fp32 ${JSON.stringify(ref.texts[i])})`}`).join('\n'),
+      );
+    }
+    // Measured: 6/7 (29.9-38.7 dB; "background. Here," for "background.Here") and 7/7 (42.8-59.5 dB).
+    expect(same['all MatMuls']).toBeGreaterThanOrEqual(6);
+    expect(worst['all MatMuls']).toBeGreaterThan(25);
+    expect(same['classifier fp32']).toBe(crops.length);
+    expect(worst['classifier fp32']).toBeGreaterThan(38);
   }, 120_000);
 
   it('static int8 det finds the same lines (calibrated on four photos and the two halves of the page, enlarged)', async () => {
