@@ -125,7 +125,7 @@ describe('OCR of the scanned page: int8 against fp32', () => {
       // (p2o.Conv.1, BatchNorm folded in): 9.1-22.5 dB, 1/7; every other Conv alone ≥ 27.2 dB.
       ['Conv weights only', { weightOnly: true, opTypes: ['Conv'] }],
       ['p2o.Conv.1 weights only', { weightOnly: true, opTypes: ['Conv'], exclude: convs.filter((c) => c !== 'p2o.Conv.1') }],
-      // Bias correction repairs the weights' error (the folded BatchNorm's mean shift): 28.1-39.1 dB, 4/7.
+      // Bias correction (removes the mean shift of each layer's output) repairs most of the weights' error: 28.1-39.1 dB, 4/7.
       ['all weights only + bias correction', { weightOnly: true, biasCorrection: true }],
       // The classifier's weights alone (p2o.MatMul.24): 30.4-38.7 dB, 6/7, the line dynamic misses. Every other
       // MatMul's weights alone: ≥ 50.9 dB, 7/7.
