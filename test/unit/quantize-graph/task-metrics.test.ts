@@ -7,7 +7,9 @@
  *   back), det on four photos without text and the page's two halves, each stretched to the whole input.
  * - BlazeFace front on the photos with faces (astronaut, grace_hopper; whole and a square crop around the face):
  *   the best detection's face score within 0.02 of fp32, and its box. Calibrated on six photos without faces and
- *   the other person's photo.
+ *   the other person's photo (whole, or whole and three closer crops).
+ * - Why static int8 rec does not read exactly as fp32: fp32's decision margins, and which part of the model
+ *   (output head, Conv weights, one depthwise Conv, MatMuls) costs what.
  *
  * The figures are printed; docs/quantization-results.md has them with onnxruntime's quantizer's.
  */
@@ -24,7 +26,7 @@ import { createOctetExecutor } from '../../../src/runtime/calibration-executor.j
 import { decodePng } from '../onnx/helpers/images.js';
 import { IMAGES_DIR, MODELS_DIR } from '../onnx/helpers/onnx.js';
 import { bestFace, faceSample } from './helpers/faces.js';
-import { ctcDecode, detInput, iou, page, recInput, REC_SHAPE, textBoxes, type Box } from './helpers/ocr.js';
+import { ctcDecode, decisionMargin, detInput, iou, page, recInput, REC_SHAPE, textBoxes, type Box } from './helpers/ocr.js';
 
 type Outputs = Record<string, Float32Array>;
 
@@ -104,19 +106,75 @@ describe('OCR of the scanned page: int8 against fp32', () => {
     expect(Math.min(...sqnrs)).toBeGreaterThan(9);
   }, 300_000);
 
-  it('dynamic int8 rec (MatMul/Gemm only): the text read against fp32', async () => {
+  it('where static int8 rec loses the text: fp32 decisions close to a tie, the Conv weights; the classifier only once the Convs are fp32', async () => {
     const crops = (await lines(DET)).map((b) => recInput(img, b));
     const ref = await read(REC, crops);
-    const { model } = await quantize(REC, { dynamic: true });
-    const got = await read(serializeModel(model), crops);
-    const same = got.texts.filter((t, i) => t === ref.texts[i]).length;
-    const sqnrs = got.probs.map((p, i) => sqnr(ref.probs[i], p));
-    console.log(
-      `rec dynamic int8: ${same}/${crops.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
-        got.texts.map((t, i) => `  ${t === ref.texts[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}${t === ref.texts[i] ? '' : ` (fp32 ${JSON.stringify(ref.texts[i])})`}`).join('\n'),
-    );
-    expect(same).toBeGreaterThanOrEqual(6);
-    expect(Math.min(...sqnrs)).toBeGreaterThan(25);
+    // fp32's own reading is fragile: on each line, the smallest probability gap (best − second-best class) at a
+    // step where the other choice changes the text. Measured 0.98, 0.21, 0.10, 0.049, 0.11, 0.070, 0.037.
+    const margins = ref.probs.map((p) => decisionMargin(p, 6625));
+    console.log(`fp32 decision margins per line: ${margins.map((m) => m.toFixed(3)).join(' ')}`);
+    expect(margins.filter((m) => m < 0.05).length).toBeGreaterThanOrEqual(2);
+    expect(Math.min(...margins)).toBeGreaterThan(0.01);
+
+    const convs = Array.from({ length: 38 }, (_, i) => `p2o.Conv.${i}`);
+    const settings: [string, Partial<QuantizeOptions>][] = [
+      // The classifier (the last MatMul and its bias Add over 6,625 classes) in fp32: still 10.8-13.1 dB, 0/7
+      // (it matters only once the backbone is exact enough: see the dynamic test).
+      ['output head fp32', { method: 'minmax', exclude: ['p2o.MatMul.24', 'p2o.Add.276'] }],
+      // Only the Convs' weights int8 (activations fp32): 9.3-19.2 dB, 3/7. The first depthwise Conv alone
+      // (p2o.Conv.1, BatchNorm folded in): 9.1-22.5 dB, 1/7; every other Conv alone ≥ 27.2 dB.
+      ['Conv weights only', { weightOnly: true, opTypes: ['Conv'] }],
+      ['p2o.Conv.1 weights only', { weightOnly: true, opTypes: ['Conv'], exclude: convs.filter((c) => c !== 'p2o.Conv.1') }],
+      // Bias correction (removes the mean shift of each layer's output) repairs most of the weights' error: 28.1-39.1 dB, 4/7.
+      ['all weights only + bias correction', { weightOnly: true, biasCorrection: true }],
+      // The classifier's weights alone (p2o.MatMul.24): 30.4-38.7 dB, 6/7, the line dynamic misses. Every other
+      // MatMul's weights alone: ≥ 50.9 dB, 7/7.
+      ['p2o.MatMul.24 weights only', { weightOnly: true, opTypes: ['MatMul'], exclude: ['p2o.MatMul.0', 'p2o.MatMul.6', 'p2o.MatMul.8', 'p2o.MatMul.10', 'p2o.MatMul.12', 'p2o.MatMul.18', 'p2o.MatMul.20', 'p2o.MatMul.22'] }],
+      // Static int8 MatMuls (activations too), Convs fp32 (94 % of the MACs): 29.3-40.7 dB, 6/7.
+      ['static MatMul only', { method: 'minmax', opTypes: ['MatMul', 'Gemm'] }],
+    ];
+    const got: Record<string, { same: number; sqnrs: number[] }> = {};
+    for (const [label, options] of settings) {
+      const { texts, sqnrs } = await twoFolds(crops, options);
+      got[label] = { same: texts.filter((t, i) => t === ref.texts[i]).length, sqnrs };
+      console.log(`rec, ${label}: ${got[label].same}/7 lines as fp32; SQNR ${sqnrs.map((v) => v.toFixed(1)).join(' ')} dB`);
+    }
+    const lo = (k: string): number => Math.min(...got[k].sqnrs);
+    const hi = (k: string): number => Math.max(...got[k].sqnrs);
+    expect(hi('output head fp32')).toBeLessThan(16);
+    expect(hi('Conv weights only')).toBeLessThan(22);
+    expect(lo('p2o.Conv.1 weights only')).toBeLessThan(15);
+    expect(lo('all weights only + bias correction')).toBeGreaterThan(26);
+    expect(got['all weights only + bias correction'].same).toBeGreaterThanOrEqual(3);
+    expect(hi('p2o.MatMul.24 weights only')).toBeLessThan(42);
+    expect(got['p2o.MatMul.24 weights only'].same).toBeLessThan(7);
+    expect(lo('static MatMul only')).toBeGreaterThan(27);
+    expect(got['static MatMul only'].same).toBeGreaterThanOrEqual(6);
+  }, 300_000);
+
+  it('dynamic int8 rec (MatMul/Gemm only): the text read against fp32; with the classifier MatMul in fp32, all seven lines', async () => {
+    const crops = (await lines(DET)).map((b) => recInput(img, b));
+    const ref = await read(REC, crops);
+    const same: Record<string, number> = {};
+    const worst: Record<string, number> = {};
+    // The classifier (p2o.MatMul.24, 120 → 6,625 classes per step: 95.4 M of the 2,112 M MACs, 4.5 %) is the one
+    // MatMul whose int8 weights move the probabilities by more than fp32's 0.049 decision gap on one line.
+    for (const [label, exclude] of [['all MatMuls', []], ['classifier fp32', ['p2o.MatMul.24']]] as const) {
+      const { model } = await quantize(REC, { dynamic: true, exclude: [...exclude] });
+      const got = await read(serializeModel(model), crops);
+      same[label] = got.texts.filter((t, i) => t === ref.texts[i]).length;
+      const sqnrs = got.probs.map((p, i) => sqnr(ref.probs[i], p));
+      worst[label] = Math.min(...sqnrs);
+      console.log(
+        `rec dynamic int8, ${label}: ${same[label]}/${crops.length} lines read as fp32 reads them; SQNR ${sqnrs.map((s) => s.toFixed(1)).join(' ')} dB\n` +
+          got.texts.map((t, i) => `  ${t === ref.texts[i] ? 'same' : 'DIFF'} ${JSON.stringify(t)}${t === ref.texts[i] ? '' : ` (fp32 ${JSON.stringify(ref.texts[i])})`}`).join('\n'),
+      );
+    }
+    // Measured: 6/7 (29.9-38.7 dB; "background. Here," for "background.Here") and 7/7 (42.8-59.5 dB).
+    expect(same['all MatMuls']).toBeGreaterThanOrEqual(6);
+    expect(worst['all MatMuls']).toBeGreaterThan(25);
+    expect(same['classifier fp32']).toBe(crops.length);
+    expect(worst['classifier fp32']).toBeGreaterThan(38);
   }, 120_000);
 
   it('static int8 det finds the same lines (calibrated on four photos and the two halves of the page, enlarged)', async () => {
@@ -159,18 +217,37 @@ describe('BlazeFace on photos with faces: int8 against fp32', () => {
   /** The two classificator heads (1x1 Convs, 81,920 of 30,760,960 MACs: 0.27 %). */
   const HEADS = ['StatefulPartitionedCall/functional_1/conv2d_17/BiasAdd', 'StatefulPartitionedCall/functional_1/conv2d_18/BiasAdd'];
 
-  it('the best face score against fp32 (target: within 0.02), all int8 and with the two score heads in fp32; boxes overlap', async () => {
+  /** The other person's photo as calibration data: whole, or whole and three centred square crops (0.8, 0.6, 0.45 of the short side, from the top). */
+  const SIZES: Record<string, [number, number]> = { 'astronaut.png': [512, 512], 'grace_hopper.jpg': [512, 600] };
+  async function facesOf(photo: string, scales: boolean): Promise<CalibrationSample[]> {
+    const out = [await faceSample(photo)];
+    if (!scales) return out;
+    const [w, h] = SIZES[photo];
+    for (const f of [0.8, 0.6, 0.45]) {
+      const size = Math.round(Math.min(w, h) * f);
+      out.push(await faceSample(photo, { left: Math.round((w - size) / 2), top: 0, size }));
+    }
+    return out;
+  }
+
+  it('the best face score against fp32 (target: within 0.02): all int8, score heads fp32, a face at four scales in calibration; boxes overlap', async () => {
     const noFaces = await Promise.all(['chelsea.png', 'coffee.png', 'motorcycle_left.png', 'rocket.jpg', 'china.jpg', 'flower.jpg'].map((p) => faceSample(p)));
     const views = await Promise.all(VIEWS.map(([p, r]) => faceSample(p, r)));
     const ref = (await runAll(MODEL, views, OUTPUTS)).map(bestFace);
     const result: Record<string, ReturnType<typeof bestFace>[]> = {};
     // (Entropy and percentile calibration with the heads in fp32 were tried too: no better, entropy far worse.)
-    for (const [label, exclude, method] of [['plain', [], 'minmax'], ['heads fp32', HEADS, 'minmax']] as const) {
+    const settings = [
+      ['plain', [], false],
+      ['heads fp32', HEADS, false],
+      ['face at four scales', [], true],
+    ] as const;
+    for (const [label, exclude, scales] of settings) {
       // Photos without faces alone leave the score's range below any face's logit (every face then scores the
-      // clipped 0.593), so each person's views are scored by a model calibrated on them and the other person.
+      // clipped 0.593), so each person's views are scored by a model calibrated on them and the other person
+      // (never on the evaluated person).
       const got: ReturnType<typeof bestFace>[] = (result[label] = []);
       for (const [person, other] of [['astronaut.png', 'grace_hopper.jpg'], ['grace_hopper.jpg', 'astronaut.png']]) {
-        const { model } = await quantize(MODEL, { calibration: [...noFaces, await faceSample(other)], method, exclude: [...exclude], progress: false });
+        const { model } = await quantize(MODEL, { calibration: [...noFaces, ...(await facesOf(other, scales))], method: 'minmax', exclude: [...exclude], progress: false });
         const mine = VIEWS.map((v, i) => i).filter((i) => VIEWS[i][0] === person);
         const out = await runAll(serializeModel(model), mine.map((i) => views[i]), OUTPUTS);
         mine.forEach((i, k) => (got[i] = bestFace(out[k])));
@@ -179,7 +256,7 @@ describe('BlazeFace on photos with faces: int8 against fp32', () => {
         const d = got[i].score - ref[i].score;
         return `  ${p}${r ? ' (face crop)' : ''}: fp32 ${ref[i].score.toFixed(4)}, int8 ${got[i].score.toFixed(4)} (${d >= 0 ? '+' : ''}${d.toFixed(4)}); same anchor ${got[i].anchor === ref[i].anchor}; box IoU ${iou(ref[i].box, got[i].box).toFixed(3)}`;
       });
-      console.log(`BlazeFace static int8 (${method}), ${label}:\n${lines.join('\n')}`);
+      console.log(`BlazeFace static int8 (MinMax), ${label}:\n${lines.join('\n')}`);
     }
     const drift = (k: string): number[] => result[k].map((f, i) => Math.abs(f.score - ref[i].score));
     for (let i = 0; i < VIEWS.length; i++) {
@@ -187,6 +264,8 @@ describe('BlazeFace on photos with faces: int8 against fp32', () => {
       // The boxes agree in both settings (measured IoU 0.85-0.98).
       expect(iou(ref[i].box, result.plain[i].box)).toBeGreaterThan(0.8);
       expect(iou(ref[i].box, result['heads fp32'][i].box)).toBeGreaterThan(0.8);
+      // With the face at four scales, IoU 0.81-0.95 (the astronaut crop's best anchor moves to a neighbour).
+      expect(iou(ref[i].box, result['face at four scales'][i].box)).toBeGreaterThan(0.75);
     }
     // All int8: the score's calibrated range ends near the calibration face's logit, so a more confident face is
     // clipped; the 8x8 head, never positive on the calibration photos, clips at logit 0 (score 0.5). Measured
@@ -196,5 +275,9 @@ describe('BlazeFace on photos with faces: int8 against fp32', () => {
     // target is met on astronaut only; the backbone's int8 error moves grace_hopper's logit.
     expect(drift('heads fp32').slice(0, 2).every((d) => d <= 0.02)).toBe(true);
     expect(Math.max(...drift('heads fp32'))).toBeLessThan(0.05);
+    // The target is met on all four views, all int8, when the calibration face is also seen closer (crops): its
+    // larger face fires the 8x8 head (grace_hopper's whole photo, −0.390 before) and widens the score range.
+    // Measured drift 0.018, 0.015, 0.009, 0.002.
+    expect(drift('face at four scales').every((d) => d <= 0.02)).toBe(true);
   }, 120_000);
 });

@@ -138,6 +138,42 @@ export function ctcDecode(probs: Float32Array, classes: number): string {
   return text;
 }
 
+/**
+ * How close fp32's reading is to another text: the smallest gap between the best and the second-best class's
+ * probability over the time steps where taking the second-best instead changes the decoded text (a step whose
+ * neighbour repeats its class changes nothing). A quantized model must move the probabilities by less than this
+ * to read the same text.
+ */
+export function decisionMargin(probs: Float32Array, classes: number): number {
+  const steps = probs.length / classes;
+  const best: number[] = [];
+  const second: number[] = [];
+  const gap: number[] = [];
+  for (let t = 0; t < steps; t++) {
+    let a = 0;
+    let b = 1;
+    if (probs[t * classes + b] > probs[t * classes + a]) [a, b] = [b, a];
+    for (let k = 2; k < classes; k++) {
+      const v = probs[t * classes + k];
+      if (v > probs[t * classes + a]) [a, b] = [k, a];
+      else if (v > probs[t * classes + b]) b = k;
+    }
+    best.push(a);
+    second.push(b);
+    gap.push(probs[t * classes + a] - probs[t * classes + b]);
+  }
+  const collapse = (seq: readonly number[]): string => seq.filter((k, t) => k !== 0 && k !== seq[t - 1]).join(',');
+  const text = collapse(best);
+  let margin = Infinity;
+  for (let t = 0; t < steps; t++) {
+    if (gap[t] >= margin) continue;
+    const flipped = [...best];
+    flipped[t] = second[t];
+    if (collapse(flipped) !== text) margin = gap[t];
+  }
+  return margin;
+}
+
 /** Intersection over union of two boxes. */
 export function iou(a: Box, b: Box): number {
   const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
