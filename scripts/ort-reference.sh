@@ -4,6 +4,7 @@
 # CI tests the small models this produces, committed under test/fixtures/ort-quantized/.
 #
 #   scripts/ort-reference.sh [--models] [--evaluate] [--install-fixtures] [--bench-models] [--calibration-speed]
+#                            [--task-metrics] [--cls-heldout]
 #
 #   --models             calibration .npy files from the fixture photos (the tests' preprocessing), then
 #                        onnxruntime's quantize_static (QDQ, uint8 activations, int8 per-channel weights; MinMax,
@@ -18,6 +19,8 @@
 #   --task-metrics       onnxruntime's MinMax quantization of rec (two folds of page lines), det and BlazeFace (two
 #                        folds) on the calibration splits of test/unit/quantize-graph/task-metrics.test.ts, then the
 #                        task figures (OCR text, lines found, face score) of its files on octet's runtime
+#   --cls-heldout        ppocr_cls on 106 held-out crops (prepare.py crops): octet's MinMax vs onnxruntime's file
+#                        (from --models, else the committed one), scripts/ort-reference/cls-heldout.ts
 #   --calibration-speed  time and peak RSS of entropy and percentile calibration of ppocr_cls on 100 and 1000
 #                        augmented photo samples: octet's CLI vs onnxruntime's quantizer (/usr/bin/time -v)
 #
@@ -36,8 +39,8 @@ case "$WORK" in /tmp/*) ;; *) echo "ort-reference: WORK must be under /tmp (shar
 steps=()
 for a in "$@"; do
   case "$a" in
-    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed|--task-metrics) steps+=("${a#--}") ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed|--task-metrics|--cls-heldout) steps+=("${a#--}") ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ort-reference: unknown option '$a' (see --help)" >&2; exit 1 ;;
   esac
 done
@@ -105,6 +108,16 @@ fi
 
 if has evaluate; then
   "$NODE_TS" scripts/ort-reference/evaluate.ts "$OUT" | tee "$LOGS/evaluate.txt"
+fi
+
+if has cls-heldout; then
+  mkdir -p "$WORK/images"
+  cp test/.fixtures/images/{page,motorcycle_left}.png test/.fixtures/images/{china,flower,grace_hopper,rocket}.jpg "$WORK/images/"
+  rm -rf "$WORK/heldout"
+  inchroot python3 prepare.py crops images heldout
+  theirs="$OUT/ppocr_cls.minmax.onnx"
+  [ -f "$theirs" ] || theirs=test/fixtures/ort-quantized/ppocr_cls.minmax.onnx
+  "$NODE_TS" scripts/ort-reference/cls-heldout.ts "$WORK/heldout" "$theirs" | tee "$LOGS/cls-heldout.txt"
 fi
 
 if has task-metrics; then

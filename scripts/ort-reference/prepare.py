@@ -11,6 +11,11 @@
                                                TransformerEncoder (seq 128, hidden 256), opset 17
                                                and 14 (LayerNormalization spelled out)
   prepare.py ops MODEL...                      operator histogram (subgraphs included) and opsets
+  prepare.py crops INDIR OUTDIR                held-out images for scripts/ort-reference/cls-heldout.ts, as PNG:
+                                               each of page, motorcycle_left, china, flower, grace_hopper and
+                                               rocket whole, in horizontal strips (page: eighths and quarters;
+                                               the others: quarters, left/right halves, the centre), each as is
+                                               and turned 180° (106 images; octet does not decode JPEG)
 """
 import os
 import sys
@@ -115,6 +120,29 @@ def export_bench(outdir, only):
         print(f"{path}: {os.path.getsize(path)} B")
 
 
+def crops(indir, outdir):
+    from PIL import Image
+
+    os.makedirs(outdir, exist_ok=True)
+    n = 0
+    for name in ["page.png", "motorcycle_left.png", "china.jpg", "flower.jpg", "grace_hopper.jpg", "rocket.jpg"]:
+        image = Image.open(os.path.join(indir, name)).convert("RGB")
+        w, h = image.size
+        stem = name.split(".")[0]
+        boxes = {"full": (0, 0, w, h)}
+        if stem == "page":
+            boxes.update({f"s{i}": (0, i * h // 8, w, (i + 1) * h // 8) for i in range(8)})
+            boxes.update({f"h{i}": (0, i * h // 4, w, (i + 1) * h // 4) for i in range(4)})
+        else:
+            boxes.update({f"b{i}": (0, i * h // 4, w, (i + 1) * h // 4) for i in range(4)})
+            boxes.update({"c": (w // 4, h // 4, 3 * w // 4, 3 * h // 4), "l": (0, 0, w // 2, h), "r": (w // 2, 0, w, h)})
+        for key, box in boxes.items():
+            for turn in (0, 180):
+                image.crop(box).rotate(turn).save(os.path.join(outdir, f"{stem}_{key}_{turn}.png"))
+                n += 1
+    print(f"{outdir}: {n} images")
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -125,6 +153,8 @@ def main():
         export_bench(args[0], args[1:])
     elif cmd == "ops":
         ops(args)
+    elif cmd == "crops" and len(args) == 2:
+        crops(args[0], args[1])
     else:
         sys.exit(__doc__)
 
