@@ -14,6 +14,8 @@
  * - Add/Mul/Concat/AveragePool/GlobalAveragePool/Relu/Clip/Sigmoid/HardSigmoid: inputs and output.
  * - MaxPool/Transpose/Reshape/Resize: pass-through when their input is quantized; the output takes the input's
  *   (scale, zero point), so the pair around them is a no-op on codes.
+ * - An Add/Mul of a constant whose output no quantized op reads (a classifier's bias Add before its Softmax) is
+ *   left in fp32, so the tensor it reads is not rounded for it (the logits stay float).
  */
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
@@ -227,6 +229,32 @@ export function planQdq(model: Model, options: QdqOptions): QdqPlan {
         quantized.add(y);
       }
       roles.push(role);
+    }
+  }
+  // Pass 3: an Add/Mul of a constant (a bias, a scale) whose output no quantized op reads runs in fp32 anyway (its
+  // output gets no pair); quantizing its input for it would only add a rounding, e.g. a classifier's MatMul → bias
+  // Add → Softmax, whose logits would sit on the grid calibrated on a few samples and be clipped on a confident
+  // held-out one (Gemm → Softmax reads the float logits already). Such an Add/Mul is left in fp32, and its
+  // producer's output gets no pair unless another quantized op reads it.
+  if (!options.weightOnly) {
+    for (;;) {
+      const read = new Set<Value>();
+      for (const r of roles) for (const s of r.activationSlots) read.add(r.node.input(s)!);
+      const idle = roles.filter((r) => {
+        const y = r.node.output(0);
+        if (!ELEMENTWISE_AFTER.has(r.node.opType) || r.weightSlots.length !== 1 || r.pairOutputFor || r.clampReadsPair || !y) return false;
+        return r.output === (isOutput(y) ? undefined : y) && !read.has(y);
+      });
+      if (idle.length === 0) break;
+      for (const r of idle) {
+        roles.splice(roles.indexOf(r), 1);
+        skip(r.node, 'output is read by fp32 ops only');
+      }
+    }
+    quantized.clear();
+    for (const r of roles) {
+      for (const s of r.activationSlots) quantized.add(r.node.input(s)!);
+      if (r.output) quantized.add(r.output);
     }
   }
   for (const [op, count] of unsupported) notes.push(`${op}: ${count} node${count === 1 ? '' : 's'} left in fp32 (not supported by static quantization)`);

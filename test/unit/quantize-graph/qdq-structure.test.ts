@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Model } from '../../../src/ir/model.js';
 import { InferenceSession } from '../../../src/index.js';
 import { verifyModel } from '../../../src/ir/verify.js';
+import { Tensor } from '../../../src/ir/tensor.js';
 import { DataType } from '../../../src/onnx/dtype.js';
 import { loadModel, serializeModel } from '../../../src/onnx/io.js';
 import { sqnr } from '../../../src/quantize/metrics.js';
@@ -175,5 +176,63 @@ describe('static QDQ on a residual Add → Relu', () => {
       expect(report.tensors.find((t) => t.tensor === 'a')!.min).toBeLessThan(0);
       expect(report.tensors.some((t) => t.tensor === 'r')).toBe(true);
     }
+  });
+});
+
+/** Conv → Relu → GlobalAveragePool → Reshape → MatMul → Add(bias) → Softmax: a classifier head spelled as PP-OCR's. */
+function matmulHeadModel(): Model {
+  const { model, g } = newModel(13);
+  input(g, 'x', [1, 3, 8, 8]);
+  g.addInitializer(randomTensor('W', [8, 3, 3, 3], 41, -0.5, 0.5));
+  g.addInitializer(randomTensor('FC', [8, 2], 42, -0.5, 0.5));
+  g.addInitializer(randomTensor('FCB', [2], 43, -0.05, 0.05));
+  g.addInitializer(Tensor.fromInt64('shape', [2], [1, 8]));
+  g.addNode({ opType: 'Conv', name: 'conv', inputs: ['x', 'W'], outputs: ['c'], attributes: [ints('pads', [1, 1, 1, 1])] });
+  g.addNode({ opType: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'] });
+  g.addNode({ opType: 'GlobalAveragePool', name: 'gap', inputs: ['r'], outputs: ['p'] });
+  g.addNode({ opType: 'Reshape', name: 'flat', inputs: ['p', 'shape'], outputs: ['f'] });
+  g.addNode({ opType: 'MatMul', name: 'fc', inputs: ['f', 'FC'], outputs: ['m'] });
+  g.addNode({ opType: 'Add', name: 'bias', inputs: ['m', 'FCB'], outputs: ['logits'] });
+  g.addNode({ opType: 'Softmax', name: 'softmax', inputs: ['logits'], outputs: ['prob'], attributes: [int('axis', 1)] });
+  output(g, 'prob', 1, [1, 2]);
+  return model;
+}
+
+describe('static QDQ on a MatMul → bias Add → Softmax head', () => {
+  const sample = (seed: number) => ({ x: { data: randomInput([1, 3, 8, 8], seed), dims: [1, 3, 8, 8] } });
+  const options = { executor: createOnnxruntimeExecutor, calibration: [sample(50), sample(51), sample(52)], progress: false as const };
+
+  it('leaves the bias Add in fp32 and the logits float: the MatMul output gets no pair', async () => {
+    const { model, report } = await quantize(matmulHeadModel(), options);
+    const g = model.graph;
+    const fc = g.nodes.find((n) => n.opType === 'MatMul')!;
+    const add = g.nodes.find((n) => n.opType === 'Add')!;
+    // The MatMul itself is quantized (its input and its int8 weight); the Add reads its float output and a float bias.
+    expect(fc.input(0)!.producer!.opType).toBe('DequantizeLinear');
+    expect(fc.input(1)!.producer!.input(0)!.initializer!.dtype).toBe(DataType.INT8);
+    expect(add.input(0)).toBe(fc.output(0));
+    expect(add.input(1)!.name).toBe('FCB');
+    expect(fc.output(0)!.consumers.map((n) => n.opType)).toEqual(['Add']);
+    expect(report.tensors.some((t) => t.tensor === 'm' || t.tensor === 'logits' || t.tensor === 'FCB')).toBe(false);
+    expect(report.skipped).toContainEqual({ node: 'bias', opType: 'Add', reason: 'output is read by fp32 ops only' });
+    // It verifies and runs like fp32 up to int8 error (onnxruntime on the 7-bit twin where its int8 GEMMs saturate).
+    const twin = ortInt8Exact ? model : (await quantize(matmulHeadModel(), { ...options, reduceRange: true })).model;
+    const ref = (await runModel(serializeModel(matmulHeadModel()), sample(60))).prob.data as Float32Array;
+    const got = (await runModel(serializeModel(twin), sample(60))).prob.data as Float32Array;
+    expect(sqnr(ref, got)).toBeGreaterThan(25);
+  });
+
+  it('keeps the bias Add quantized when a quantized op reads its output', async () => {
+    // The same head with a Relu after the Add: the Relu is quantized, so the Add is too, and the MatMul output has a pair.
+    const m = matmulHeadModel();
+    const g = m.graph;
+    const softmax = g.nodes.find((n) => n.opType === 'Softmax')!;
+    g.addNode({ opType: 'Relu', name: 'relu2', inputs: ['logits'], outputs: ['rl'] });
+    softmax.setInput(0, g.values.get('rl')!);
+    const { model, report } = await quantize(m, options);
+    const fc = model.graph.nodes.find((n) => n.opType === 'MatMul')!;
+    expect(fc.output(0)!.consumers.map((n) => n.opType)).toEqual(['QuantizeLinear']);
+    expect(report.tensors.some((t) => t.tensor === 'm')).toBe(true);
+    expect(report.skipped.some((s) => s.node === 'bias')).toBe(false);
   });
 });
