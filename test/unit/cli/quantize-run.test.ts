@@ -40,7 +40,10 @@ describe('octet quantize (static, calibrated on octet) then run', () => {
     photos.forEach((p, i) => batch.set(p, i * p.length));
     const r = await s.run({ x: new Tensor('float32', batch, [3, 3, 48, 192]) });
     expect(r[s.outputNames[0]].dims).toEqual([3, 2]);
-    expect(Array.from(r[s.outputNames[0]].data as Float32Array)).toEqual(one.flat());
+    // The int8 part is exact; the classifier's logits are float (fp32 MatMul → bias Add → Softmax), whose sums may
+    // round differently by batch size: equal to float rounding.
+    const batched = Array.from(r[s.outputNames[0]].data as Float32Array);
+    one.flat().forEach((v, i) => expect(Math.abs(batched[i] - v)).toBeLessThan(1e-6));
     expect(s.implementations().filter((k) => /int8|qu8|qs8|qc8|brg/.test(k)).length).toBeGreaterThan(20);
     await s.release();
   });
