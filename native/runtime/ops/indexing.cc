@@ -73,14 +73,53 @@ void Combine(ElemType t, Reduction r, uint8_t* dst, const uint8_t* src, size_t n
   });
 }
 
+// GatherElements / GatherND and ScatterElements / ScatterND: the checks they share, and the buffers their kernels
+// read. The result is the output for a gather; for a scatter it is the updates (input 2), and the output has data's
+// shape, starting as a copy of data.
+void ExpectGatherScatterInputs(OpContext& ctx, bool scatter) {
+  ctx.ExpectArity(scatter ? 3 : 2, scatter ? 3 : 2, 1);
+  ExpectIndices(ctx, ctx.input(1));
+  ctx.ExpectSameQuant(ctx.input(0), ctx.output(0));
+}
+
+struct GatherScatter {
+  Reduction red;
+  ElemType t;
+  size_t elem, bytes;
+  bool i64;
+  const uint8_t* x;
+  const void* indices;
+  const uint8_t* updates;
+  uint8_t* y;
+};
+
+GatherScatter GatherScatterOf(OpContext& ctx, bool scatter, const Shape& result) {
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& y = ctx.output(0);
+  const Reduction red = scatter ? ReductionOf(ctx, x) : Reduction::kNone;
+  if (scatter) {
+    ctx.ExpectSameQuant(x, ctx.input(2));
+    ctx.ExpectShape(ctx.input(2), result, "updates");
+    ctx.ExpectShape(y, x.shape, "output");
+  } else {
+    ctx.ExpectShape(y, result, "output");
+  }
+  return {red,
+          x.dtype,
+          ElemSize(x.dtype),
+          x.bytes(),
+          ctx.input(1).dtype == ElemType::kInt64,
+          ctx.in<uint8_t>(0),
+          ctx.in_ptr(1),
+          scatter ? ctx.in<uint8_t>(2) : nullptr,
+          ctx.out<uint8_t>(0)};
+}
+
 // GatherElements and ScatterElements share the walk over the indices' shape.
 std::unique_ptr<Op> CreateElements(OpContext& ctx, bool scatter) {
-  ctx.ExpectArity(scatter ? 3 : 2, scatter ? 3 : 2, 1);
+  ExpectGatherScatterInputs(ctx, scatter);
   const ValueDesc& x = ctx.input(0);
   const ValueDesc& idx = ctx.input(1);
-  const ValueDesc& y = ctx.output(0);
-  ExpectIndices(ctx, idx);
-  ctx.ExpectSameQuant(x, y);
   const size_t rank = x.shape.size();
   ctx.Expect(rank >= 1 && idx.shape.size() == rank,
              "indices must have the rank of data (" + std::to_string(rank) + ")");
@@ -89,35 +128,22 @@ std::unique_ptr<Op> CreateElements(OpContext& ctx, bool scatter) {
     ctx.Expect(static_cast<int64_t>(d) == axis || idx.shape[d] <= x.shape[d],
                "indices " + ShapeString(idx.shape) + " exceed data " + ShapeString(x.shape) + " outside the axis");
   }
-  const Reduction red = scatter ? ReductionOf(ctx, x) : Reduction::kNone;
-  if (scatter) {
-    ctx.ExpectSameQuant(x, ctx.input(2));
-    ctx.ExpectShape(ctx.input(2), idx.shape, "updates");
-    ctx.ExpectShape(y, x.shape, "output");
-  } else {
-    ctx.ExpectShape(y, idx.shape, "output");
-  }
+  const GatherScatter g = GatherScatterOf(ctx, scatter, idx.shape);
   const auto xs = Strides(x.shape);
   std::vector<size_t> walk(xs.begin(), xs.end());
   walk[axis] = 0;
   const std::array<std::vector<size_t>, 1> st = {walk};
   const Shape ishape = idx.shape;
   const int64_t dim = x.shape[axis];
-  const size_t axis_stride = xs[axis], elem = ElemSize(x.dtype), bytes = x.bytes();
-  const ElemType t = x.dtype;
-  const bool i64 = idx.dtype == ElemType::kInt64;
-  const uint8_t* X = ctx.in<uint8_t>(0);
-  const void* I = ctx.in_ptr(1);
-  const uint8_t* U = scatter ? ctx.in<uint8_t>(2) : nullptr;
-  uint8_t* Y = ctx.out<uint8_t>(0);
+  const size_t axis_stride = xs[axis];
   return MakeOp(scatter ? "own:scatter_elements" : "own:gather_elements", [=] {
-    if (scatter) std::memcpy(Y, X, bytes);
+    if (scatter) std::memcpy(g.y, g.x, g.bytes);
     ForEachBroadcastN<1>(ishape, st, [&](size_t i, const std::array<size_t, 1>& o) {
-      const size_t at = o[0] + WrapIndex(LoadIndex(I, i64, i), dim) * axis_stride;
+      const size_t at = o[0] + WrapIndex(LoadIndex(g.indices, g.i64, i), dim) * axis_stride;
       if (scatter) {
-        Combine(t, red, Y + at * elem, U + i * elem, 1);
+        Combine(g.t, g.red, g.y + at * g.elem, g.updates + i * g.elem, 1);
       } else {
-        std::memcpy(Y + i * elem, X + at * elem, elem);
+        std::memcpy(g.y + i * g.elem, g.x + at * g.elem, g.elem);
       }
     });
   });
@@ -125,12 +151,9 @@ std::unique_ptr<Op> CreateElements(OpContext& ctx, bool scatter) {
 
 // GatherND (batchDims) and ScatterND (no batch dims, as ONNX defines it).
 std::unique_ptr<Op> CreateND(OpContext& ctx, bool scatter) {
-  ctx.ExpectArity(scatter ? 3 : 2, scatter ? 3 : 2, 1);
+  ExpectGatherScatterInputs(ctx, scatter);
   const ValueDesc& x = ctx.input(0);
   const ValueDesc& idx = ctx.input(1);
-  const ValueDesc& y = ctx.output(0);
-  ExpectIndices(ctx, idx);
-  ctx.ExpectSameQuant(x, y);
   const int64_t b = scatter ? 0 : ctx.Int("batchDims", 0);
   const int64_t r = static_cast<int64_t>(x.shape.size()), q = static_cast<int64_t>(idx.shape.size());
   ctx.Expect(q >= 1 && b >= 0 && b < std::min(r, q), "batchDims must be in [0, min(rank(data), rank(indices)))");
@@ -139,14 +162,7 @@ std::unique_ptr<Op> CreateND(OpContext& ctx, bool scatter) {
   for (int64_t d = 0; d < b; ++d) ctx.Expect(idx.shape[d] == x.shape[d], "batch dims of data and indices differ");
   Shape out(idx.shape.begin(), idx.shape.end() - 1);
   out.insert(out.end(), x.shape.begin() + b + k, x.shape.end());
-  const Reduction red = scatter ? ReductionOf(ctx, x) : Reduction::kNone;
-  if (scatter) {
-    ctx.ExpectSameQuant(x, ctx.input(2));
-    ctx.ExpectShape(ctx.input(2), out, "updates");
-    ctx.ExpectShape(y, x.shape, "output");
-  } else {
-    ctx.ExpectShape(y, out, "output");
-  }
+  const GatherScatter g = GatherScatterOf(ctx, scatter, out);
   size_t batches = 1, lookups = 1, slice = 1;
   for (int64_t d = 0; d < b; ++d) batches *= x.shape[d];
   for (int64_t d = b; d < q - 1; ++d) lookups *= idx.shape[d];
@@ -154,24 +170,19 @@ std::unique_ptr<Op> CreateND(OpContext& ctx, bool scatter) {
   const auto xs = Strides(x.shape);
   const size_t block = b > 0 ? xs[b - 1] : x.elements();
   const Shape xshape = x.shape;
-  const size_t elem = ElemSize(x.dtype), bytes = x.bytes();
-  const ElemType t = x.dtype;
-  const bool i64 = idx.dtype == ElemType::kInt64;
-  const uint8_t* X = ctx.in<uint8_t>(0);
-  const void* I = ctx.in_ptr(1);
-  const uint8_t* U = scatter ? ctx.in<uint8_t>(2) : nullptr;
-  uint8_t* Y = ctx.out<uint8_t>(0);
   return MakeOp(scatter ? "own:scatter_nd" : "own:gather_nd", [=] {
-    if (scatter) std::memcpy(Y, X, bytes);
+    if (scatter) std::memcpy(g.y, g.x, g.bytes);
     for (size_t bi = 0; bi < batches; ++bi)
       for (size_t m = 0; m < lookups; ++m) {
         const size_t row = bi * lookups + m;
         size_t at = bi * block;
-        for (int64_t j = 0; j < k; ++j) at += WrapIndex(LoadIndex(I, i64, row * k + j), xshape[b + j]) * xs[b + j];
+        for (int64_t j = 0; j < k; ++j) {
+          at += WrapIndex(LoadIndex(g.indices, g.i64, row * k + j), xshape[b + j]) * xs[b + j];
+        }
         if (scatter) {
-          Combine(t, red, Y + at * elem, U + row * slice * elem, slice);
+          Combine(g.t, g.red, g.y + at * g.elem, g.updates + row * slice * g.elem, slice);
         } else {
-          std::memcpy(Y + row * slice * elem, X + at * elem, slice * elem);
+          std::memcpy(g.y + row * slice * g.elem, g.x + at * g.elem, slice * g.elem);
         }
       }
   });
