@@ -108,7 +108,7 @@ interface Prepared {
   int8Nodes: number;
   /** No 8-bit values: a run with NaN inputs takes the NaN-preserving path (nan-path.ts). */
   floatOnly: boolean;
-  /** The same plan with its constants, lowered again: for the NaN-preserving path only. */
+  /** The same plan with its constants, lowered again on first use: for the NaN-preserving path only. */
   referencePlan: () => Plan;
 }
 
@@ -254,16 +254,18 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       }
       throw err;
     }
+    let reference: Plan | undefined;
     const prepared: Prepared = {
       plan,
       outputShapes: lowered.outputIds.map((id) => lowered.plan.values[id].shape),
       outputTypes: lowered.outputIds.map((id) => lowered.plan.values[id].dtype),
       int8Nodes: lowered.int8Nodes,
       floatOnly: isFloatPlan(lowered.plan),
-      referencePlan: () => this.#lower(shapes, control).plan,
+      referencePlan: () => (reference ??= this.#lower(shapes, control).plan),
     };
     // The native plan copied every constant (and packed the weights): the JS copies would stay alive with the
-    // plan for nothing (ResNet-50: 100 MB). The NaN path, which needs them, lowers again (referencePlan).
+    // plan for nothing (ResNet-50: 100 MB). The NaN path, which needs them, lowers again on its
+    // first run and keeps that plan (referencePlan).
     for (const v of lowered.plan.values) if (v.data && v.data.byteLength > 4096) delete v.data;
     if (this.#plans.size >= MAX_PLANS) {
       const oldest = this.#plans.keys().next().value as string;
