@@ -33,7 +33,7 @@ import { loadModel, serializeModel } from '../onnx/io.js';
 import { dequantizeAffine } from './affine.js';
 import { checkSample, type CalibrationData } from './calibrate.js';
 import type { CalibrationExecutor, CalibrationSample, ExecutorFactory } from './executor.js';
-import { quantizeWeight, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
+import { weightCodes, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
 
 export interface BiasCorrectionOptions {
   maxSamples?: number;
@@ -132,7 +132,7 @@ function dequantizedWeight(model: Model, t: Target, inputScale: number | undefin
   const dtype = options.overrides.get(wv.name)?.dtype ?? 'int8';
   const b = t.role.biasSlot !== undefined && inputScale !== undefined ? g.constantOf(t.node.input(t.role.biasSlot)) : undefined;
   const floor = b ? weightFloorForBias(b.toFloat32(), inputScale!) : undefined;
-  const { q, scale, zeroPoint } = quantizeWeight(w.asFloat32(), w.dims, slot.axis, dtype, floor);
+  const { q, scale, zeroPoint } = weightCodes(w.asFloat32(), w.dims, slot.axis, dtype, floor, options, wv.name);
   return slot.axis === undefined
     ? dequantizeAffine(q, scale[0], zeroPoint[0])
     : dequantizeAffine(q, scale, zeroPoint, { axis: slot.axis, shape: w.dims });

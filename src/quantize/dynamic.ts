@@ -15,7 +15,8 @@ import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { DataType } from '../onnx/dtype.js';
-import { quantizeWeight, type SkippedNode, type TensorReport } from './qdq.js';
+import type { PrecomputedWeight } from './gptq.js';
+import { weightCodes, type NodeRole, type SkippedNode, type TensorReport } from './qdq.js';
 
 export const DYNAMIC_OP_TYPES: readonly string[] = ['MatMul', 'Gemm'];
 
@@ -26,6 +27,8 @@ export interface DynamicOptions {
   weightType: 'int8' | 'uint8';
   /** 7-bit weights (see QuantizeOptions.reduceRange). */
   reduceRange?: boolean;
+  /** GPTQ codes by weight name, in the weight's own layout (see QdqOptions.precomputed). */
+  precomputed?: ReadonlyMap<string, PrecomputedWeight>;
 }
 
 export interface DynamicResult {
@@ -38,6 +41,12 @@ export interface DynamicResult {
 function transpose2d(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(w.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+function transposeCodes<T extends Int8Array | Uint8Array>(q: T, rows: number, cols: number): T {
+  const out = new (q.constructor as new (n: number) => T)(q.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = q[r * cols + c];
   return out;
 }
 
@@ -54,6 +63,26 @@ function reject(n: Node, g: Graph): string | undefined {
     if (c && !g.constantOf(c) && n.getFloat('beta', 1) !== 1) return 'bias is not a constant';
   }
   return undefined;
+}
+
+/** Whether quantizeDynamic() will take node `n` (op type selected, not excluded, a constant 2-D weight). */
+function selected(n: Node, g: Graph, options: DynamicOptions): boolean {
+  return (n.domain === '' || n.domain === 'ai.onnx') && DYNAMIC_OP_TYPES.includes(n.opType) && options.opTypes.has(n.opType) && !options.exclude.has(n.name) && !reject(n, g);
+}
+
+/**
+ * The weighted nodes quantizeDynamic() will quantize, as static-plan roles (weight slot 1 with its per-channel axis
+ * in the weight's own layout, no activation slots): what GPTQ needs to choose their codes before.
+ */
+export function dynamicRoles(model: Model, options: DynamicOptions): NodeRole[] {
+  const g = model.graph;
+  return g
+    .topologicalOrder()
+    .filter((n) => selected(n, g, options))
+    .map((n) => {
+      const transB = n.opType === 'Gemm' && n.getInt('transB', 0) === 1;
+      return { node: n, activationSlots: [], weightSlots: [{ slot: 1, axis: options.perChannel ? (transB ? 0 : 1) : undefined }], biasSlot: undefined, output: undefined, passThrough: false };
+    });
 }
 
 export function quantizeDynamic(model: Model, options: DynamicOptions): DynamicResult {
@@ -97,7 +126,10 @@ export function quantizeDynamic(model: Model, options: DynamicOptions): DynamicR
     if (!wq) {
       const w = transB === 1 ? transpose2d(wt.asFloat32(), wt.dims[0], wt.dims[1]) : wt.asFloat32();
       const axis = options.perChannel ? 1 : undefined;
-      const { q, scale, zeroPoint } = quantizeWeight(w, [K, N], axis, options.weightType, undefined, options.reduceRange);
+      // GPTQ's codes are in the weight's own layout ([N, K] with transB): bring them to [K, N] as the weight.
+      const pre = options.precomputed?.get(wv.name);
+      const precomputed = pre && transB === 1 ? new Map([[wv.name, { ...pre, q: transposeCodes(pre.q, N, K), axis: pre.axis === undefined ? undefined : 1 }]]) : options.precomputed;
+      const { q, scale, zeroPoint } = weightCodes(w, [K, N], axis, options.weightType, undefined, { reduceRange: options.reduceRange, precomputed }, wv.name);
       const elem = options.weightType === 'int8' ? DataType.INT8 : DataType.UINT8;
       const qv = g.addInitializer(new Tensor({ name: `${wv.name}_quantized`, dtype: elem, dims: [K, N], data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
       const allZero = zeroPoint.every((z) => z === 0);

@@ -25,6 +25,7 @@ import type { Value } from '../ir/value.js';
 import { DataType } from '../onnx/dtype.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import { quantizeAffine, quantizeBias } from './affine.js';
+import type { PrecomputedWeight } from './gptq.js';
 import { chooseQParams, chooseQParamsPerAxis, type QuantDType } from './qparams.js';
 
 export const COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
@@ -49,6 +50,11 @@ export interface QdqOptions {
   overrides: ReadonlyMap<string, TensorOverride>;
   /** 7-bit weights (int8 [−63, 63]) for runtimes whose u8·s8 products saturate without VNNI. */
   reduceRange?: boolean;
+  /**
+   * Weight codes chosen elsewhere (GPTQ), by weight tensor name. Used where their grid (scale, zero point, axis)
+   * is the one nearest rounding would use here; otherwise the weight is rounded to nearest.
+   */
+  precomputed?: ReadonlyMap<string, PrecomputedWeight>;
 }
 
 export interface TensorOverride {
@@ -447,6 +453,32 @@ export function quantizeWeight(
 }
 
 /**
+ * quantizeWeight(), or the precomputed codes of `name` (options.precomputed) when they are on the same grid: the
+ * same axis, scales and zero points as nearest rounding gives (a bias corrected after GPTQ could need a wider
+ * range, and then nearest rounding is used).
+ */
+export function weightCodes(
+  w: Float32Array,
+  dims: readonly number[],
+  axis: number | undefined,
+  dtype: 'int8' | 'uint8',
+  minAbsMax: Float32Array | undefined,
+  options: Pick<QdqOptions, 'reduceRange' | 'precomputed'>,
+  name: string,
+): { q: Int8Array | Uint8Array; scale: Float32Array; zeroPoint: Int32Array } {
+  const nearest = quantizeWeight(w, dims, axis, dtype, minAbsMax, options.reduceRange);
+  const pre = options.precomputed?.get(name);
+  const same =
+    pre !== undefined &&
+    pre.axis === axis &&
+    pre.q.length === w.length &&
+    (dtype === 'int8') === pre.q instanceof Int8Array &&
+    pre.scale.length === nearest.scale.length &&
+    pre.scale.every((s, i) => s === nearest.scale[i] && pre.zeroPoint[i] === nearest.zeroPoint[i]);
+  return same ? { q: pre.q, scale: nearest.scale, zeroPoint: nearest.zeroPoint } : (nearest as { q: Int8Array | Uint8Array; scale: Float32Array; zeroPoint: Int32Array });
+}
+
+/**
  * Rewrites the graph by the plan. `qparams` holds the activations' parameters by tensor name (ties resolved by
  * the caller or here). Returns a report entry per quantized tensor.
  */
@@ -482,7 +514,7 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     const t = v.initializer!;
     const ov = options.overrides.get(v.name);
     const dtype = ov?.dtype ?? 'int8';
-    const { q, scale, zeroPoint } = quantizeWeight(t.asFloat32(), t.dims, axis, dtype, minAbsMax, options.reduceRange);
+    const { q, scale, zeroPoint } = weightCodes(t.asFloat32(), t.dims, axis, dtype, minAbsMax, options, v.name);
     const qi = g.addInitializer(new Tensor({ name: `${v.name}_quantized`, dtype: ONNX_DTYPE[dtype], dims: t.dims, data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
     const dims = axis === undefined ? [] : [scale.length];
     const si = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, dims, axis === undefined ? [scale[0]] : scale));

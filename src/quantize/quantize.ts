@@ -26,10 +26,11 @@ import { correctBiases, type BiasCorrectionResult } from './bias-correction.js';
 import { calibrate, type CalibrationData, type CalibrationResult } from './calibrate.js';
 import type { MixedPrecisionSummary } from '../analysis/types.js';
 import { holdOut, openCalibrationFolder, type ImageSourceOptions } from './data.js';
-import { DYNAMIC_OP_TYPES, quantizeDynamic } from './dynamic.js';
+import { DYNAMIC_OP_TYPES, dynamicRoles, quantizeDynamic, type DynamicOptions } from './dynamic.js';
+import { gptqWeights, type GptqLayer, type GptqResult } from './gptq.js';
 import { getDefaultExecutorFactory, type CalibrationExecutor, type CalibrationSample, type ExecutorFactory } from './executor.js';
 import { detectQuantized } from './ingest.js';
-import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
+import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type QdqPlan, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
 import { toQOperator } from './qoperator.js';
 
 export interface QuantizeOptions {
@@ -84,6 +85,13 @@ export interface QuantizeOptions {
    * quantized Conv/ConvTranspose/Gemm's bias absorbs the mean output shift its quantization causes. Default false.
    */
   biasCorrection?: boolean;
+  /**
+   * GPTQ weight rounding (static and weight-only; needs calibration data, read one more time): each quantized
+   * Conv/Gemm/MatMul's weight codes are chosen column by column so that the layer's output on the calibration
+   * data moves least, instead of rounding each weight to its nearest code. Same scales and format; slower to
+   * quantize (one more pass and a K × K solve per layer). Default false.
+   */
+  gptq?: boolean;
   /** Progress bar options; false for none. */
   progress?: false | ProgressOptions;
   /** Called with each warning as it happens (they are also in the report). */
@@ -115,6 +123,8 @@ export interface QuantizeReport {
   calibration?: { method: CalibrationMethod; samples: number; skippedSamples: number; nonFiniteValues: number; tensors: number; heldOutSamples?: number };
   /** What the mixed-precision search decided (with options.targetSqnr or options.maxFp32Fraction). */
   mixedPrecision?: MixedPrecisionSummary;
+  /** With options.gptq: per layer, the output SQNR of its weights on the calibration inputs, nearest vs GPTQ. */
+  gptq?: GptqLayer[];
 }
 
 export interface QuantizeResult {
@@ -144,6 +154,7 @@ const OPTION_KEYS = [
   'inputShapes',
   'equalize',
   'biasCorrection',
+  'gptq',
   'progress',
   'onWarning',
   'targetSqnr',
@@ -177,7 +188,7 @@ function validate(options: unknown): QuantizeOptions {
   if (o.format !== undefined) expectOneOf('options.format', o.format, ['qdq', 'qoperator'] as const);
   if (o.activationType !== undefined) expectOneOf('options.activationType', o.activationType, ['int8', 'uint8'] as const);
   if (o.weightType !== undefined) expectOneOf('options.weightType', o.weightType, ['int8', 'uint8'] as const);
-  for (const k of ['perChannel', 'symmetricActivations', 'dynamic', 'weightOnly', 'reduceRange', 'equalize', 'biasCorrection'] as const) expectBoolean(`options.${k}`, o[k]);
+  for (const k of ['perChannel', 'symmetricActivations', 'dynamic', 'weightOnly', 'reduceRange', 'equalize', 'biasCorrection', 'gptq'] as const) expectBoolean(`options.${k}`, o[k]);
   if (o.dynamic && o.weightOnly) throw invalidParameterError('options.weightOnly', 'false when options.dynamic is true', o.weightOnly, true);
   // Equalization works on Conv pairs and bias correction on calibrated static layers; dynamic mode has neither.
   if (o.dynamic && o.equalize) throw invalidParameterError('options.equalize', 'false when options.dynamic is true', o.equalize, true);
@@ -230,13 +241,14 @@ function validate(options: unknown): QuantizeOptions {
     if (!iterable || Array.isArray(cal) === false && ArrayBuffer.isView(cal)) throw invalidParameterError('options.calibration', 'folder path or iterable of samples', cal);
   }
   if (cal === '') throw invalidParameterError('options.calibration', 'folder path or iterable of samples', cal, true);
-  if (o.biasCorrection) {
-    // Bias correction reads the data a second time: a generator (an iterator) would be empty by then.
+  for (const pass of ['biasCorrection', 'gptq'] as const) {
+    if (!o[pass]) continue;
+    // Bias correction and GPTQ read the data again: a generator (an iterator) would be empty by then.
     if (cal !== undefined && typeof cal === 'object' && typeof (cal as { next?: unknown }).next === 'function') {
-      throw invalidParameterError('options.calibration', 'folder path or re-iterable samples (an array, not an iterator) when options.biasCorrection is true', cal, true);
+      throw invalidParameterError('options.calibration', `folder path or re-iterable samples (an array, not an iterator) when options.${pass} is true`, cal, true);
     }
     if (o.executor !== undefined && typeof o.executor !== 'function') {
-      throw invalidParameterError('options.executor', 'ExecutorFactory (a function) when options.biasCorrection is true', o.executor);
+      throw invalidParameterError('options.executor', `ExecutorFactory (a function) when options.${pass} is true`, o.executor);
     }
   }
   return o;
@@ -260,6 +272,16 @@ function copyModel(model: Model | string | Uint8Array): Model {
 function equalizeNote(r: ReturnType<typeof equalizeCrossLayer>): string {
   if (r.pairs === 0) return 'Cross-layer equalization: no Conv pair with only a Relu-like op between them; nothing changed';
   return `Cross-layer equalization: ${r.pairs} Conv pair${r.pairs === 1 ? '' : 's'} equalized in ${r.rounds} rounds (largest channel scale ${r.largestScale.toPrecision(3)})`;
+}
+
+function gptqNote(r: GptqResult): string {
+  const n = r.layers.length;
+  const skipped = r.skipped.length > 0 ? `; ${r.skipped.length} left to nearest rounding (${[...new Set(r.skipped.map((s) => s.reason.replace(/'[^']*'/g, '…')))].join('; ')})` : '';
+  if (n === 0) return `GPTQ: no Conv/Gemm/MatMul weights to round${skipped}`;
+  const gain = r.layers.map((l) => l.gptqDb - l.nearestDb).filter(Number.isFinite);
+  const median = gain.length ? [...gain].sort((a, b) => a - b)[gain.length >> 1] : 0;
+  const worst = r.layers.reduce((a, l) => (l.gptqDb < a.gptqDb ? l : a), r.layers[0]);
+  return `GPTQ: ${n} weight tensor${n === 1 ? '' : 's'} rounded over ${r.samples} samples; layer output SQNR from the weights +${median.toFixed(1)} dB (median), lowest ${worst.gptqDb.toFixed(1)} dB in '${worst.node}' (nearest ${worst.nearestDb.toFixed(1)})${skipped}`;
 }
 
 function biasCorrectionNote(r: BiasCorrectionResult): string {
@@ -310,20 +332,38 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     return finish({ mode: 'none', format: already.format, tensors: [], skipped: [], notes: [`The model is already quantized (${already.description}); left unchanged`] }, 0);
   }
 
+  // Default executor: the registered factory, else octet's own runtime (loaded lazily: dynamic and weight-only
+  // quantization need no native addon).
+  const getExecutor = async (): Promise<CalibrationExecutor | ExecutorFactory> =>
+    o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
+  let opened: CalibrationData | undefined;
+  const openData = (): CalibrationData => (opened ??= typeof o.calibration === 'string' ? openCalibrationFolder(o.calibration, m, o.image) : o.calibration!);
   const declared = new Map(m.graph.inputs.map((v) => [v.name, v.shape]));
   canonicalize(m, { freezeInputs: o.freezeInputs, inputShapes: o.inputShapes });
   declareInputShapes(m, o.inputShapes, declared);
 
   if (mode === 'dynamic') {
-    const r = quantizeDynamic(m, {
+    const dynamicOptions: DynamicOptions = {
       opTypes: new Set(o.opTypes ?? DYNAMIC_OP_TYPES),
       exclude: new Set(o.exclude ?? []),
       perChannel: o.perChannel ?? true,
       weightType: o.weightType ?? 'int8',
       reduceRange: o.reduceRange ?? false,
-    });
+    };
+    let gptq: GptqResult | undefined;
+    if (o.gptq) {
+      if (o.calibration === undefined) throw new OctetError('ERR_OCTET_CALIBRATION', 'GPTQ needs calibration data: pass options.calibration (a folder or an iterable of samples)');
+      const roles = dynamicRoles(m, dynamicOptions);
+      const weightType = dynamicOptions.weightType;
+      const plan = { roles, activations: [], ties: new Map(), skipped: [], notes: [] } as unknown as QdqPlan;
+      const asWeights = { weightOnly: true, overrides: new Map(roles.map((r) => [r.node.input(1)!.name, { dtype: weightType }])), reduceRange: dynamicOptions.reduceRange } as unknown as QdqOptions;
+      const factory = (await getExecutor()) as ExecutorFactory;
+      gptq = await gptqWeights(m, plan, new Map(), asWeights, openData(), factory, { maxSamples: o.maxSamples, progress: o.progress, onWarning: warn });
+      dynamicOptions.precomputed = gptq.weights;
+    }
+    const r = quantizeDynamic(m, dynamicOptions);
     inferShapes(m, { strict: false });
-    return finish({ mode, format: 'qdq', tensors: r.tensors, skipped: r.skipped, notes: r.notes }, r.quantizedNodes);
+    return finish({ mode, format: 'qdq', tensors: r.tensors, skipped: r.skipped, notes: [...r.notes, ...(gptq ? [gptqNote(gptq)] : [])], ...(gptq ? { gptq: gptq.layers } : {}) }, r.quantizedNodes);
   }
 
   const qdqOptions: QdqOptions = {
@@ -353,16 +393,12 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   const heldOut: CalibrationSample[] = [];
   const rankingSamples: CalibrationSample[] = [];
   let mixedPrecision: MixedPrecisionSummary | undefined;
+  let gptqLayers: GptqLayer[] | undefined;
   for (const t of plan.activations) {
     const r = qdqOptions.overrides.get(t)?.range;
     if (r) qparams.set(t, activationQParams(t, r[0], r[1], qdqOptions));
   }
-  // Default executor: the registered factory, else octet's own runtime (loaded lazily: dynamic and weight-only
-  // quantization need no native addon).
-  const getExecutor = async (): Promise<CalibrationExecutor | ExecutorFactory> =>
-    o.executor ?? getDefaultExecutorFactory() ?? (await import('../runtime/calibration-executor.js')).createOctetExecutor;
-  let data: CalibrationData | undefined;
-  const getData = (): CalibrationData => (data ??= typeof o.calibration === 'string' ? openCalibrationFolder(o.calibration, m, o.image) : o.calibration!);
+  const getData = openData;
   if (mode === 'static' && (toCalibrate.length > 0 || mixed)) {
     const executor = await getExecutor();
     if (o.calibration === undefined) {
@@ -386,6 +422,14 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     }
     calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: planned };
     if (mixed) calibration.heldOutSamples = heldOut.length;
+  }
+  if (o.gptq) {
+    if (o.calibration === undefined) throw new OctetError('ERR_OCTET_CALIBRATION', 'GPTQ needs calibration data: pass options.calibration (a folder or an iterable of samples)');
+    const factory = (await getExecutor()) as ExecutorFactory;
+    const r = await gptqWeights(m, plan, qparams, qdqOptions, getData(), factory, { maxSamples: o.maxSamples, progress: o.progress, onWarning: warn });
+    qdqOptions.precomputed = r.weights;
+    notes.push(gptqNote(r));
+    gptqLayers = r.layers;
   }
   if (mixed) {
     const { searchMixedPrecision } = await import('../analysis/mixed-precision.js');
@@ -418,7 +462,7 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
   const tensors = applyQdq(m, plan, qparams, qdqOptions);
   if (format === 'qoperator') notes.push(...toQOperator(m));
   inferShapes(m, { strict: false });
-  return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration, ...(mixedPrecision ? { mixedPrecision } : {}) }, plan.roles.length);
+  return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration, ...(mixedPrecision ? { mixedPrecision } : {}), ...(gptqLayers ? { gptq: gptqLayers } : {}) }, plan.roles.length);
 }
 
 /**

@@ -2,7 +2,7 @@
  * octet quantize IN.onnx -o OUT.onnx --calibration DIR [--method minmax|entropy|percentile|mse]
  *   [--per-channel|--per-tensor] [--format qdq|qoperator] [--dynamic] [--weight-only]
  *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
- *   [--equalize] [--bias-correction] [--json]
+ *   [--equalize] [--bias-correction] [--gptq] [--json]
  *   [--target-sqnr DB] [--max-fp32-fraction F] [--hold-out-every K]   (mixed precision)
  * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete. Interrupted
  * (SIGINT/SIGTERM) it stops calibrating, writes nothing and exits with 130.
@@ -69,6 +69,7 @@ export const quantizeCommand: Command = {
     '  --op-types OP,...           op types to quantize',
     '  --equalize                  cross-layer equalization of Conv pairs first (float function unchanged)',
     '  --bias-correction           add each layer\'s mean quantization shift to its bias (reads the data twice)',
+    '  --gptq                      choose weight codes that keep each layer\'s output on the data (GPTQ; one more pass)',
     '  --freeze NAME=VALUE         treat an input as a constant (e.g. sr=16000)',
     ...DATA_HELP,
     '  --target-sqnr DB            mixed precision: keep the most damaging nodes in fp32 until the worst output',
@@ -97,6 +98,7 @@ export const quantizeCommand: Command = {
     'op-types': { type: 'string' },
     equalize: { type: 'boolean' },
     'bias-correction': { type: 'boolean' },
+    gptq: { type: 'boolean' },
     freeze: { type: 'string', multiple: true },
     ...DATA_OPTIONS,
     'target-sqnr': { type: 'string' },
@@ -118,6 +120,7 @@ export const quantizeCommand: Command = {
       reduceRange: v['reduce-range'] === true ? true : undefined,
       equalize: v.equalize === true ? true : undefined,
       biasCorrection: v['bias-correction'] === true ? true : undefined,
+      gptq: v.gptq === true ? true : undefined,
       perChannel: v['per-tensor'] ? false : undefined,
       exclude: list(v.exclude),
       opTypes: list(v['op-types']),
