@@ -3,7 +3,7 @@
 // quantized from the fixture photos (test/.fixtures/images, every 4th held out), plain PTQ vs mixed precision
 // at 25 and 30 dB: worst-output SQNR on the held-out photos and on the 7 calibration photos, fp32 MAC share,
 // nodes kept in fp32, search time. Everything runs on octet's runtime. Needs dist/ (npm run build:ts).
-// Usage: node scripts/mixed-precision-results.mjs [cls,det,blazeface] [25,30]
+// Usage: node scripts/mixed-precision-results.mjs [cls,det,blazeface] [25,30] ['{"gptq":true}' (more quantize() options)]
 import { join } from 'node:path';
 
 import { canonicalize, createOctetExecutor, loadModel, openCalibrationFolder, quantize, serializeModel } from '../dist/index.js';
@@ -17,6 +17,7 @@ const MODELS = {
 };
 const which = (process.argv[2] ?? 'cls,det,blazeface').split(',');
 const targets = (process.argv[3] ?? '25,30').split(',').map(Number);
+const extra = JSON.parse(process.argv[4] ?? '{}');
 
 /** Worst output SQNR of `model` against `refs` over the samples at `indices`. */
 async function worst(model, samples, refs, outputs, indices) {
@@ -55,12 +56,12 @@ for (const name of which) {
   await fp.release();
   const held = samples.map((_, i) => i).filter((i) => i % 4 === 3);
   const calibration = samples.map((_, i) => i).filter((i) => i % 4 !== 3);
-  const plain = await quantize(path, { calibration: calibration.map((i) => samples[i]), inputShapes, progress: false });
+  const plain = await quantize(path, { calibration: calibration.map((i) => samples[i]), inputShapes, progress: false, ...extra });
   const row = (label, model, extra) => console.log(`${name}\t${label}\t${extra}\theld-out ${held.length}: ${model.held.toFixed(1)} dB\tcalibration photos: ${model.cal.toFixed(1)} dB`);
   row('plain PTQ', { held: await worst(plain.model, samples, refs, outputs, held), cal: await worst(plain.model, samples, refs, outputs, calibration) }, '-');
   for (const target of targets) {
     const t = Date.now();
-    const { model, report } = await quantize(path, { calibration: IMAGES, image: c.image, inputShapes, targetSqnr: target, progress: false });
+    const { model, report } = await quantize(path, { calibration: IMAGES, image: c.image, inputShapes, targetSqnr: target, progress: false, ...extra });
     const seconds = (Date.now() - t) / 1000;
     const mp = report.mixedPrecision;
     const result = { held: mp.after, cal: await worst(model, samples, refs, outputs, calibration) };
