@@ -51,6 +51,7 @@ export interface NativePlan {
   release(): void;
   readonly implementations: string[] | null;
   readonly arenaBytes: number | null;
+  readonly constantBytes: number | null;
 }
 
 export interface Binding {

@@ -47,16 +47,16 @@ std::vector<int> ToIds(const Napi::Value& v, int64_t lo, const std::string& what
 }
 
 // Bytes of any ArrayBufferView.
-std::vector<uint8_t> ViewBytes(const Napi::Value& v, const std::string& what) {
+// The bytes of an ArrayBufferView, not copied: the plan borrows them while Plan::Create runs (synchronously,
+// inside the constructor call, which keeps the JS object alive) and copies them into its own buffers.
+std::pair<const uint8_t*, size_t> ViewBytes(const Napi::Value& v, const std::string& what) {
   if (v.IsTypedArray()) {
     Napi::TypedArray t = v.As<Napi::TypedArray>();
-    const uint8_t* p = static_cast<const uint8_t*>(TypedArrayData(t));
-    return std::vector<uint8_t>(p, p + t.ByteLength());
+    return {static_cast<const uint8_t*>(TypedArrayData(t)), t.ByteLength()};
   }
   if (v.IsDataView()) {
     Napi::DataView d = v.As<Napi::DataView>();
-    const uint8_t* p = static_cast<const uint8_t*>(d.ArrayBuffer().Data()) + d.ByteOffset();
-    return std::vector<uint8_t>(p, p + d.ByteLength());
+    return {static_cast<const uint8_t*>(d.ArrayBuffer().Data()) + d.ByteOffset(), d.ByteLength()};
   }
   throw Invalid("Expected ArrayBufferView for " + what);
 }
@@ -81,7 +81,11 @@ ValueDesc ParseValue(const Napi::Value& v, size_t id) {
   Napi::Value data = o.Get("data");
   if (!data.IsUndefined() && !data.IsNull()) {
     d.constant = true;
-    d.data = ViewBytes(data, vname + " data");
+    const auto [bytes, size] = ViewBytes(data, vname + " data");
+    if (size > 0) {
+      d.borrowed = bytes;
+      d.borrowed_size = size;
+    }
   }
   Napi::Value quant = o.Get("quant");
   if (!quant.IsUndefined() && !quant.IsNull()) {
@@ -224,7 +228,8 @@ void PlanWrap::Init(Napi::Env env, Napi::Object exports) {
       env, "Plan",
       {InstanceMethod<&PlanWrap::Run>("run"), InstanceMethod<&PlanWrap::RunSync>("runSync"),
        InstanceMethod<&PlanWrap::Release>("release"), InstanceAccessor<&PlanWrap::Implementations>("implementations"),
-       InstanceAccessor<&PlanWrap::ArenaBytes>("arenaBytes")});
+       InstanceAccessor<&PlanWrap::ArenaBytes>("arenaBytes"),
+       InstanceAccessor<&PlanWrap::ConstantBytes>("constantBytes")});
   exports.Set("Plan", ctor);
 }
 
@@ -309,6 +314,11 @@ Napi::Value PlanWrap::Implementations(const Napi::CallbackInfo& info) {
 Napi::Value PlanWrap::ArenaBytes(const Napi::CallbackInfo& info) {
   if (!plan_) return info.Env().Null();
   return Napi::Number::New(info.Env(), static_cast<double>(plan_->arena_bytes()));
+}
+
+Napi::Value PlanWrap::ConstantBytes(const Napi::CallbackInfo& info) {
+  if (!plan_) return info.Env().Null();
+  return Napi::Number::New(info.Env(), static_cast<double>(plan_->constant_bytes()));
 }
 
 }  // namespace octet

@@ -31,6 +31,7 @@ class PlanWrap final : public Napi::ObjectWrap<PlanWrap> {
   Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value Implementations(const Napi::CallbackInfo& info);
   Napi::Value ArenaBytes(const Napi::CallbackInfo& info);
+  Napi::Value ConstantBytes(const Napi::CallbackInfo& info);
 
   struct RunArgs;
   RunArgs ParseRunArgs(const Napi::CallbackInfo& info);

@@ -79,6 +79,14 @@ class OpContext {
   std::string Str(const std::string& name, const std::string& def) const;
   const std::set<std::string>& read_attrs() const { return read_; }
 
+  // Declares that the op copied constant input `i` into storage of its own (packed or reordered weights) while
+  // it was created and never reads the plan's buffer again: the plan frees that constant once every node reading
+  // it has said so. Only for inputs the op does not keep a pointer to.
+  void Packed(size_t i) {
+    if (has_input(i)) packed_.insert(i);
+  }
+  const std::set<size_t>& packed() const { return packed_; }
+
   // Fused activation clamp attributes `activationMin` / `activationMax` (real values, default ±inf).
   float ActivationMin() const {
     return static_cast<float>(Float("activationMin", -std::numeric_limits<double>::infinity()));
@@ -100,6 +108,7 @@ class OpContext {
   pthreadpool_t pool_;
   int threads_;
   mutable std::set<std::string> read_;
+  std::set<size_t> packed_;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(OpContext& ctx);

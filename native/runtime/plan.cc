@@ -74,8 +74,8 @@ void Plan::Validate() {
       }
       if (dim != 0) count *= dim;
     }
-    if (v.constant && v.data.size() != v.bytes()) {
-      throw PlanError(ValueName(d, id) + ": data has " + std::to_string(v.data.size()) + " bytes but " +
+    if (v.constant && v.payload_size() != v.bytes()) {
+      throw PlanError(ValueName(d, id) + ": data has " + std::to_string(v.payload_size()) + " bytes but " +
                       ElemTypeName(v.dtype) + " " + ShapeString(v.shape) + " needs " + std::to_string(v.bytes()));
     }
     if (v.has_quant) {
@@ -222,13 +222,21 @@ void Plan::LayOut() {
 
   pointers_.assign(n, nullptr);
   for (size_t id : placed) pointers_[id] = arena_.get() + offsets_[id];
+  constant_slot_.assign(n, -1);
   for (size_t id = 0; id < n; ++id) {
-    const ValueDesc& v = d.values[id];
+    ValueDesc& v = desc_.values[id];
     if (!v.constant) continue;
     auto buffer = AlignedAlloc(v.bytes() + kPadding);
     std::memset(buffer.get(), 0, v.bytes() + kPadding);
-    if (!v.data.empty()) std::memcpy(buffer.get(), v.data.data(), v.data.size());
+    if (v.payload_size() > 0) std::memcpy(buffer.get(), v.payload(), v.payload_size());
+    // The payload is not read after this copy: drop it now rather than hold two copies while the ops pack (and
+    // a borrowed one is only valid during Create).
+    v.data.clear();
+    v.data.shrink_to_fit();
+    v.borrowed = nullptr;
+    v.borrowed_size = 0;
     pointers_[id] = buffer.get();
+    constant_slot_[id] = static_cast<int>(constants_.size());
     constants_.push_back(std::move(buffer));
   }
 }
@@ -243,6 +251,17 @@ void Plan::Build() {
   // create with the same thread count every run uses.
   onednn::SetThreads(desc_.threads);
 #endif
+  // A constant is freed after the last node reading it is created, when every reader copied it into storage of
+  // its own (OpContext::Packed) and it is not a plan output: weights then live once, packed, not twice.
+  const size_t n = desc_.values.size();
+  std::vector<int> readers(n, 0);
+  std::vector<bool> keep(n, false);
+  for (const NodeDesc& node : desc_.nodes) {
+    for (int id : node.inputs) {
+      if (id >= 0 && desc_.values[id].constant) ++readers[id];
+    }
+  }
+  for (int id : desc_.outputs) keep[id] = true;
   for (const NodeDesc& node : desc_.nodes) {
     OpContext ctx(desc_, node, pointers_, pool_, desc_.threads);
     std::unique_ptr<Op> op;
@@ -256,6 +275,16 @@ void Plan::Build() {
       if (ctx.read_attrs().count(name) == 0) throw ctx.Fail("unknown attribute '" + name + "'");
     }
     ops_.push_back(std::move(op));
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int id = node.inputs[i];
+      if (id < 0 || !desc_.values[id].constant) continue;
+      if (ctx.packed().count(i) == 0) keep[id] = true;
+      if (--readers[id] == 0 && !keep[id] && constant_slot_[id] >= 0) {
+        constants_[constant_slot_[id]].reset();
+        constant_slot_[id] = -1;
+        pointers_[id] = nullptr;
+      }
+    }
   }
   // Constant payloads now live in constants_ (and in packed vendor weights): drop the parsed copies.
   for (ValueDesc& v : desc_.values) {
@@ -292,6 +321,14 @@ void Plan::Run(const std::vector<const void*>& inputs, const std::vector<void*>&
     const size_t bytes = desc_.values[id].bytes();
     if (bytes > 0) std::memcpy(outputs[i], pointers_[id], bytes);
   }
+}
+
+size_t Plan::constant_bytes() const {
+  size_t total = 0;
+  for (size_t id = 0; id < constant_slot_.size(); ++id) {
+    if (constant_slot_[id] >= 0) total += desc_.values[id].bytes();
+  }
+  return total;
 }
 
 std::vector<std::string> Plan::implementations() const {

@@ -37,14 +37,20 @@ struct ValueDesc {
   Shape shape;
   bool constant = false;
   std::vector<uint8_t> data;  // constant payload, exactly NumElements(shape) * ElemSize(dtype) bytes
+  // Or the payload borrowed from the caller (the addon points at the JS typed array): valid only while
+  // Plan::Create runs, which copies it. Avoids holding the weights twice while the plan is built.
+  const uint8_t* borrowed = nullptr;
+  size_t borrowed_size = 0;
   bool has_quant = false;
   QuantDesc quant;
 
+  const uint8_t* payload() const { return borrowed != nullptr ? borrowed : data.data(); }
+  size_t payload_size() const { return borrowed != nullptr ? borrowed_size : data.size(); }
   size_t elements() const { return NumElements(shape); }
   size_t bytes() const { return elements() * ElemSize(dtype); }
   template <typename T>
   const T* as() const {
-    return reinterpret_cast<const T*>(data.data());
+    return reinterpret_cast<const T*>(payload());
   }
 };
 
@@ -92,6 +98,8 @@ class Plan {
   const ValueDesc& input(size_t i) const { return desc_.values[desc_.inputs[i]]; }
   const ValueDesc& output(size_t i) const { return desc_.values[desc_.outputs[i]]; }
   size_t arena_bytes() const { return arena_bytes_; }
+  // Bytes of constants the plan still holds (those only packing ops read are freed once they are packed).
+  size_t constant_bytes() const;
   // The kernel each node runs on, e.g. "xnnpack:convolution2d_nhwc_qc8", "onednn:brg:avx512_core_vnni".
   std::vector<std::string> implementations() const;
 
@@ -106,6 +114,7 @@ class Plan {
   size_t arena_bytes_ = 0;
   std::unique_ptr<uint8_t, void (*)(void*)> arena_{nullptr, nullptr};
   std::vector<std::unique_ptr<uint8_t, void (*)(void*)>> constants_;  // padded, aligned copies
+  std::vector<int> constant_slot_;                                    // per value: index into constants_, or -1
   std::vector<void*> pointers_;                                       // per value
   pthreadpool_t pool_ = nullptr;
   std::vector<std::unique_ptr<Op>> ops_;

@@ -243,6 +243,14 @@ export class PreparedPlan {
     return this.#live().arenaBytes ?? 0;
   }
 
+  /**
+   * Bytes of constants the native plan still holds. Weights that only packing kernels read (XNNPACK's packed,
+   * oneDNN's reordered copies) are freed once packed, so they are not counted here.
+   */
+  get constantBytes(): number {
+    return this.#live().constantBytes ?? 0;
+  }
+
   /** Runs the whole plan on a worker thread (one native call); resolves with the outputs. */
   async run(inputs: PlanTypedArray[], options: PlanRunOptions = {}): Promise<PlanTypedArray[]> {
     const [x, y] = this.#prepare(inputs, options);

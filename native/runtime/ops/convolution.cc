@@ -83,6 +83,8 @@ std::unique_ptr<Op> CreateXnnpackQuantizedConv(OpContext& ctx, const Window2D& g
                                                y_zp, y.quant.scale[0], lo - shift, hi - shift, 0, out);
     });
   }
+  ctx.Packed(1);  // XNNPACK packed the weights and the bias
+  ctx.Packed(2);
   const int8_t* input = ctx.in<int8_t>(0);
   int8_t* output = ctx.out<int8_t>(0);
   if (u8) {
@@ -150,6 +152,8 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
                                                g.c / g.groups, g.oc / g.groups, g.c, g.oc, ctx.in<float>(1),
                                                ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax, 0, out);
     });
+    ctx.Packed(1);  // XNNPACK packed the weights and the bias
+    ctx.Packed(2);
     xnnpack::Check(
         xnn_setup_convolution2d_nhwc_f32(op->get(), g.n, g.h, g.w, ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),
         "xnn_setup_convolution2d_nhwc_f32");

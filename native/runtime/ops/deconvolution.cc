@@ -56,6 +56,8 @@ std::unique_ptr<Op> CreateDeconvolution(OpContext& ctx) {
                                                  gi, go, g.c, g.oc, ctx.in<float>(1),
                                                  ctx.has_input(2) ? ctx.in<float>(2) : nullptr, lo, hi, 0, o);
     });
+    ctx.Packed(1);  // XNNPACK packed the weights and the bias
+    ctx.Packed(2);
     xnnpack::Check(xnn_setup_deconvolution2d_nhwc_f32(op->get(), g.n, g.h, g.w, adj[0], adj[1], ctx.in<float>(0),
                                                       ctx.out<float>(0), ctx.pool()),
                    "xnn_setup_deconvolution2d_nhwc_f32");
@@ -80,6 +82,8 @@ std::unique_ptr<Op> CreateDeconvolution(OpContext& ctx) {
         ctx.has_input(2) ? ctx.in<int32_t>(2) : nullptr, static_cast<int8_t>(y.quant.zero_point[0] - shift),
         y.quant.scale[0], static_cast<int8_t>(lo - shift), static_cast<int8_t>(hi - shift), 0, o);
   });
+  ctx.Packed(1);  // XNNPACK packed the weights and the bias
+  ctx.Packed(2);
   const int8_t* input = ctx.in<int8_t>(0);
   int8_t* output = ctx.out<int8_t>(0);
   if (u8) {

@@ -64,7 +64,10 @@ std::unique_ptr<Op> CreateQuantizedFc(OpContext& ctx, size_t m, size_t k, size_t
   const std::string name = ctx.backend().empty() || ctx.backend() == "own" ? "xnnpack" : ctx.backend();
   Backend* backend = GetBackend(name);
   if (backend == nullptr) throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "backend '" + name + "' is not built in");
-  return std::make_unique<BackendFullyConnected>(backend->CreateFullyConnected(p), ctx.in_ptr(0), ctx.out_ptr(0), m);
+  auto op = std::make_unique<BackendFullyConnected>(backend->CreateFullyConnected(p), ctx.in_ptr(0), ctx.out_ptr(0), m);
+  ctx.Packed(1);  // the callers copied the weights, and the bias was copied above: the backend owns both
+  ctx.Packed(2);
+  return op;
 }
 
 void CheckBias(OpContext& ctx, ElemType t, int64_t n) {
@@ -90,6 +93,8 @@ std::unique_ptr<Op> CreateFloatFc(OpContext& ctx, size_t m, size_t k, size_t n, 
     return xnn_create_fully_connected_nc_f32(k, n, k, n, w, ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax,
                                              transposed ? XNN_FLAG_TRANSPOSE_WEIGHTS : 0, out);
   });
+  ctx.Packed(1);  // XNNPACK packed the weights and the bias
+  ctx.Packed(2);
   xnnpack::Check(xnn_setup_fully_connected_nc_f32(op->get(), m, ctx.in<float>(0), ctx.out<float>(0), ctx.pool()),
                  "xnn_setup_fully_connected_nc_f32");
   return op;

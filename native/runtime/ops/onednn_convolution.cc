@@ -131,12 +131,16 @@ class OnednnFloatConvolution final : public OnednnOp {
 std::unique_ptr<Op> CreateOnednnFloatConvolution(OpContext& ctx, const Window2D& g, float amin, float amax,
                                                  const FloatEpilogue& epi) {
   GetBackend("onednn");
-  return std::make_unique<OnednnFloatConvolution>(ctx, g, amin, amax, epi);
+  auto op = std::make_unique<OnednnFloatConvolution>(ctx, g, amin, amax, epi);
+  ctx.Packed(1);  // reordered into the primitive's layout (the bias is read in place)
+  return op;
 }
 
 std::unique_ptr<Op> CreateOnednnConvolution(OpContext& ctx, const Window2D& g) {
   GetBackend("onednn");  // throws ERR_OCTET_BACKEND_UNAVAILABLE when oneDNN cannot run here
-  return std::make_unique<OnednnConvolution>(ctx, g);
+  auto op = std::make_unique<OnednnConvolution>(ctx, g);
+  ctx.Packed(1);  // reordered into the primitive's layout (the bias is read in place)
+  return op;
 }
 
 }  // namespace runtime

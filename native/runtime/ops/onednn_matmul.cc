@@ -61,7 +61,9 @@ class OnednnFloatMatMul final : public OnednnOp {
 std::unique_ptr<Op> CreateOnednnFloatMatMul(OpContext& ctx, size_t m, size_t k, size_t n, const float* w,
                                             bool transposed, float amin, float amax) {
   GetBackend("onednn");  // throws ERR_OCTET_BACKEND_UNAVAILABLE when oneDNN cannot run here
-  return std::make_unique<OnednnFloatMatMul>(ctx, m, k, n, w, transposed, amin, amax);
+  auto op = std::make_unique<OnednnFloatMatMul>(ctx, m, k, n, w, transposed, amin, amax);
+  ctx.Packed(1);  // reordered into the primitive's layout (the bias is read in place)
+  return op;
 }
 
 }  // namespace runtime

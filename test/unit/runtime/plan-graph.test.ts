@@ -49,6 +49,36 @@ function floatCnn(threads = 1): Plan {
   return b.build(threads);
 }
 
+describe('constants after packing', () => {
+  it('frees the weights that only packing kernels read, keeps constants read at run time and biases oneDNN reads in place', async () => {
+    const plan = floatCnn();
+    const p = createPlan(plan);
+    // w1, w2 and wf are packed (XNNPACK) or reordered (oneDNN) and freed; oneDNN reads b1 and bf in place.
+    expect(p.constantBytes).toBe(floatOnOnednn ? (8 + 10) * 4 : 0);
+    const x = randomFloat(768, 3);
+    const [prob] = await p.run([x]);
+    expectClose(prob as Float32Array, runReference(plan, [x])[0] as Float64Array, 1e-4, 1e-6);
+    p.release();
+
+    // A constant an elementwise op reads on every run stays.
+    const b = new PlanBuilder();
+    const xi = b.input('x', 'float32', [1, 4, 4, 3]);
+    const w = b.constant('w', 'float32', [2, 1, 1, 3], randomFloat(6, 21));
+    const c = b.value('c', 'float32', [1, 4, 4, 2]);
+    const k = b.constant('k', 'float32', [1, 4, 4, 2], randomFloat(32, 22));
+    const y = b.value('y', 'float32', [1, 4, 4, 2]);
+    b.node('Conv', [xi, w], [c], {}).node('Add', [c, k], [y]);
+    b.output(y);
+    const small = b.build(1);
+    const q = createPlan(small);
+    expect(q.constantBytes).toBe(32 * 4);
+    const xs = randomFloat(48, 23);
+    const [out] = await q.run([xs]);
+    expectClose(out as Float32Array, runReference(small, [xs])[0] as Float64Array, 1e-5, 1e-6);
+    q.release();
+  });
+});
+
 describe('a small CNN in float32', () => {
   it('matches the reference, reuses buffers, and is stable across runs', async () => {
     const plan = floatCnn();
