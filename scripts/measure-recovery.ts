@@ -1,4 +1,4 @@
-// Measures the accuracy-recovering options of quantize() (equalize, biasCorrection) on the real vision models,
+// Measures the accuracy-recovering options of quantize() (equalize, biasCorrection, gptq) on the real vision models,
 // every result run by octet's own runtime (InferenceSession), and prints the tables of
 // docs/quantization-results.md. Not a test: it prints numbers; test/unit/recovery/ asserts the claims.
 //
@@ -97,6 +97,7 @@ const CONFIGS: [string, QuantizeOptions][] = [
   ['+ bias correction', { biasCorrection: true }],
   ['+ CLE', { equalize: true }],
   ['+ both', { equalize: true, biasCorrection: true }],
+  ['+ GPTQ', { gptq: true }],
 ];
 const models = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['ppocr_cls', 'blazeface_front', 'ppocr_det'];
 const rows: string[] = [];
@@ -125,8 +126,8 @@ for (const model of models) {
     }
   }
 }
-console.log('| model | mode | weights | plain PTQ | + bias correction | + CLE | + both |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| model | mode | weights | plain PTQ | + bias correction | + CLE | + both | + GPTQ |');
+console.log('|---|---|---|---|---|---|---|---|');
 console.log(rows.join('\n'));
 console.log('');
 for (const n of notes) console.log(`- ${n}`);

@@ -289,15 +289,18 @@ describe('ppocr_cls on 32 held-out strips: octet keeps the logits float', () => 
   it("is ahead of onnxruntime's MinMax on average, and far ahead where fp32 is confident (logits beyond the calibrated range)", async () => {
     const calibration = CALIBRATION.map((p) => photoSample('ppocr_cls', p));
     const mine = serializeModel((await quantize(join(MODELS_DIR, 'ppocr_cls.onnx'), { calibration, method: 'minmax', progress: false })).model);
-    const sessions = await Promise.all([join(MODELS_DIR, 'ppocr_cls.onnx'), mine, fixture('ppocr_cls.minmax')].map((m) => InferenceSession.create(m)));
+    const gptq = serializeModel((await quantize(join(MODELS_DIR, 'ppocr_cls.onnx'), { calibration, method: 'minmax', gptq: true, progress: false })).model);
+    const sessions = await Promise.all([join(MODELS_DIR, 'ppocr_cls.onnx'), mine, fixture('ppocr_cls.minmax'), gptq].map((m) => InferenceSession.create(m)));
     const inputs = [...strips('page.png', 4), ...strips('page.png', 8), ...strips('motorcycle_left.png', 4)];
-    let [sumMine, sumTheirs] = [0, 0];
+    let [sumMine, sumTheirs, sumGptq, gptqBehind] = [0, 0, 0, 0];
     const confident: string[] = [];
     for (const x of inputs) {
-      const [ref, a, b] = await Promise.all(sessions.map(async (s) => (await s.run({ x: new Tensor('float32', x, [1, 3, 48, 192]) }))[s.outputNames[0]].data as Float32Array));
-      const [da, dbb] = [sqnr(ref, a), sqnr(ref, b)];
+      const [ref, a, b, c] = await Promise.all(sessions.map(async (s) => (await s.run({ x: new Tensor('float32', x, [1, 3, 48, 192]) }))[s.outputNames[0]].data as Float32Array));
+      const [da, dbb, dc] = [sqnr(ref, a), sqnr(ref, b), sqnr(ref, c)];
       sumMine += da;
       sumTheirs += dbb;
+      sumGptq += dc;
+      if (dc < dbb) gptqBehind++;
       if (Math.max(ref[0], ref[1]) > 0.97) {
         // Measured: octet 30.3–53.6 dB, onnxruntime 15.1–16.6 (its Gemm output is clipped to the 3 photos' range).
         confident.push(`${db(da)}/${db(dbb)}`);
@@ -306,9 +309,13 @@ describe('ppocr_cls on 32 held-out strips: octet keeps the logits float', () => 
       }
     }
     await Promise.all(sessions.map((s) => s.release()));
-    table.push(`ppocr_cls on ${inputs.length} strips: mean SQNR octet minmax ${db(sumMine / inputs.length)} dB, onnxruntime minmax ${db(sumTheirs / inputs.length)} dB; confident strips (octet/onnxruntime) ${confident.join(' ')}`);
+    table.push(
+      `ppocr_cls on ${inputs.length} strips: mean SQNR octet minmax ${db(sumMine / inputs.length)} dB, octet minmax + GPTQ ${db(sumGptq / inputs.length)} dB ` +
+        `(behind onnxruntime on ${gptqBehind}), onnxruntime minmax ${db(sumTheirs / inputs.length)} dB; confident strips (octet/onnxruntime) ${confident.join(' ')}`,
+    );
     expect(confident.length).toBeGreaterThanOrEqual(4);
-    // Measured: 22.9 vs 17.7 dB.
+    // Measured: 22.9 vs 17.7 dB; with GPTQ weights 23.2 dB (static cls is limited by activation rounding).
     expect(sumMine / inputs.length).toBeGreaterThan(sumTheirs / inputs.length + 3);
+    expect(sumGptq / inputs.length).toBeGreaterThan(sumTheirs / inputs.length + 3);
   });
 });
