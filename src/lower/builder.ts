@@ -58,6 +58,27 @@ export function tensorData(t: IrTensor, dtype: PlanDType): PlanTypedArray {
   }
 }
 
+/**
+ * `perm` over `shape` as [batch, rows, cols] -> [batch, cols, rows] when it is one (size-1 dims dropped, dims that
+ * stay neighbours merged), else undefined.
+ */
+function mergeDims(shape: readonly number[], perm: readonly number[]): [number, number, number] | undefined {
+  // Input dims in output order, size-1 dims dropped, each run of consecutive input dims merged into one group.
+  const order = perm.filter((p) => shape[p] !== 1);
+  const groups: number[][] = [];
+  for (const p of order) {
+    const g = groups[groups.length - 1];
+    if (g && g[g.length - 1] === p - 1) g.push(p);
+    else groups.push([p]);
+  }
+  const size = (g: number[]): number => g.reduce((a, p) => a * shape[p], 1);
+  // Output groups in input order must read [A, B, C] -> [A, C, B] or [B, C] -> [C, B].
+  const byInput = [...groups].sort((a, b) => a[0] - b[0]);
+  if (groups.length === 2 && groups[0] === byInput[1]) return [1, size(byInput[0]), size(byInput[1])];
+  if (groups.length === 3 && groups[0] === byInput[0] && groups[1] === byInput[2]) return [size(byInput[0]), size(byInput[1]), size(byInput[2])];
+  return undefined;
+}
+
 /** Transposes a dense row-major array of `shape` by `perm`. */
 export function transposeData<T extends PlanTypedArray>(data: T, shape: readonly number[], perm: readonly number[]): T {
   const rank = shape.length;
@@ -76,9 +97,28 @@ export function transposeData<T extends PlanTypedArray>(data: T, shape: readonly
     (out as unknown as { set(a: T): void }).set(data);
     return out;
   }
-  // Rows of the output's last dim are strided reads; an odometer over the outer dims moves the row's start.
   const src = data as unknown as number[];
   const dst = out as unknown as number[];
+  // Most weight layouts (OIHW -> OHWI, [K, N] -> [N, K]) are a batch of 2-D transposes once the dims that move
+  // together are merged: [B, R, C] -> [B, C, R], contiguous reads, in tiles so that the strided writes stay in cache.
+  const merged = mergeDims(shape, perm);
+  if (merged) {
+    const [batch, rows, cols] = merged;
+    const T = 32;
+    for (let b = 0, base = 0; b < batch; b++, base += rows * cols) {
+      for (let r0 = 0; r0 < rows; r0 += T) {
+        const r1 = Math.min(rows, r0 + T);
+        for (let c0 = 0; c0 < cols; c0 += T) {
+          const c1 = Math.min(cols, c0 + T);
+          for (let r = r0; r < r1; r++) {
+            for (let c = c0, i = base + r * cols + c0, o = base + c0 * rows + r; c < c1; c++, i++, o += rows) dst[o] = src[i];
+          }
+        }
+      }
+    }
+    return out;
+  }
+  // Rows of the output's last dim are strided reads; an odometer over the outer dims moves the row's start.
   const last = rank - 1;
   const n = outShape[last];
   const step = strides[last];
