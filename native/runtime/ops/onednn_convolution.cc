@@ -4,7 +4,8 @@
 // points, and the fused clamp as a clip post-op (applied before the dst zero point; without VNNI followed by a
 // rounding post-op, see onednn::RoundBeforeZeroPoint).
 // float32 (see FloatConvOnOnednn in convolution.cc): the same primitive in f32, NHWC src/dst as the plan lays them
-// out (no reorder per run), weights reordered once, f32 bias, the fused clamp as a relu or clip post-op.
+// out (no reorder per run), weights reordered once, f32 bias, the fused clamp as a relu or clip post-op. Its kernel
+// name is "onednn:conv_f32:<impl>" (like "onednn:matmul_f32:<impl>"), so int8 and float32 kernels read apart.
 #ifdef OCTET_WITH_ONEDNN
 
 #include <limits>
@@ -120,7 +121,7 @@ class OnednnFloatConvolution final : public OnednnOp {
     onednn::Guard("creating the oneDNN float32 convolution", [&] {
       dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
                                                    attr, engine);
-      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:") + pd.impl_info_str(),
+      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:conv_f32:") + pd.impl_info_str(),
            memory::desc(wdims, f32, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0), has_bias ? &bias_md : nullptr,
            has_bias ? ctx.in_ptr(2) : nullptr);
       return 0;

@@ -56,7 +56,7 @@ async function runPlan(bytes: Uint8Array, model: string, int8Backend: 'auto' | '
 }
 
 /** The int8 Conv / FullyConnected kernels. */
-const dense = (kernels: string[]): string[] => kernels.filter((k) => /^(onednn:(?!matmul_f32|sgemm)|xnnpack:(convolution2d_nhwc_q|fully_connected_nc_q))/.test(k));
+const dense = (kernels: string[]): string[] => kernels.filter((k) => /^(onednn:(?!conv_f32:|matmul_f32:|sgemm)|xnnpack:(convolution2d_nhwc_q|fully_connected_nc_q))/.test(k));
 
 describe.runIf(support === 'sevenBit')('int8 sessions on oneDNN without an int8 dot product', () => {
   for (const model of ['ppocr_cls', 'blazeface_front']) {
