@@ -5,7 +5,10 @@
 // so machine noise hits both alike; medians and p90 after warm-up at batch 1 and 8, throughput, session creation,
 // and each runtime's peak RSS measured alone in a child process. Needs `npm run build` and
 // scripts/fetch-test-material.sh; the reference models need scripts/ort-reference.sh --bench-models (skipped
-// when absent). Usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,all] [--batch 1,8] [--json] [model ...]
+// when absent). --reduce-range adds octet's int8 quantization with 7-bit weights (row int8-7bit: on x86 without VNNI
+// its layers run on oneDNN); --skip-memory leaves out the peak-RSS children.
+// Usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,all] [--batch 1,8] [--json] [--reduce-range]
+// [--skip-memory] [model ...]
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +25,8 @@ const { values, positionals } = parseArgs({
     threads: { type: 'string', default: cores > 1 ? `1,${cores}` : '1' },
     batch: { type: 'string', default: '1,8' },
     json: { type: 'boolean' },
+    'reduce-range': { type: 'boolean' },
+    'skip-memory': { type: 'boolean' },
   },
   allowPositionals: true,
 });
@@ -51,7 +56,7 @@ const CASES = {
 };
 
 /** The model quantized by octet (static QDQ, per-channel, calibrated on the fixture photos), as a file. */
-async function int8File(file, spec, dir) {
+async function int8File(file, spec, dir, reduceRange = false) {
   const [name, dims] = Object.entries(spec)[0];
   const nhwc = dims[3] === 3;
   const [h, w] = nhwc ? [dims[1], dims[2]] : [dims[2], dims[3]];
@@ -60,8 +65,9 @@ async function int8File(file, spec, dir) {
     image: { width: w, height: h, layout: nhwc ? 'nhwc' : 'nchw', mean: 0.5, std: 0.5 },
     inputShapes: { [name]: dims },
     progress: false,
+    reduceRange,
   });
-  const out = join(dir, `${name.replace(/\W/g, '_')}.int8.onnx`);
+  const out = join(dir, `${name.replace(/\W/g, '_')}${reduceRange ? '.7bit' : ''}.int8.onnx`);
   writeFileSync(out, serializeModel(model));
   return out;
 }
@@ -88,6 +94,14 @@ async function variants(name, spec, dir) {
   return files;
 }
 
+/** With --reduce-range: the model quantized by octet with 7-bit weights, as a row after the int8 one. */
+async function withReduceRange(list, name, spec, dir) {
+  if (!values['reduce-range'] || !Array.isArray(list)) return list;
+  const file = await int8File(list[0][1], spec.input, mkdtempSync(join(dir, `${name}-rr-`)), true);
+  const at = list.findIndex(([p]) => p === 'int8') + 1;
+  return [...list.slice(0, at), ['int8-7bit', file], ...list.slice(at)];
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'octet-bench-run-'));
 const results = [];
 const skipped = [];
@@ -95,7 +109,7 @@ try {
   for (const name of positionals.length ? positionals : Object.keys(CASES)) {
     const spec = CASES[name];
     if (!spec) throw new Error(`no input sizes for '${name}': known models are ${Object.keys(CASES).join(', ')}`);
-    const list = await variants(name, spec, dir);
+    const list = await withReduceRange(await variants(name, spec, dir), name, spec, dir);
     if (!Array.isArray(list)) {
       skipped.push({ model: name, reason: list.skipped });
       console.error(`skipped ${name}: ${list.skipped}`);
@@ -104,7 +118,7 @@ try {
     const inputs = Object.entries(spec.input).map(([input, shape]) => ({ name: input, shape }));
     for (const threads of threadCounts) {
       for (const [precision, path] of list) {
-        const report = await benchmark(path, { threads, runs, warmup, batches, peer: 'onnxruntime', inputs, progress: false });
+        const report = await benchmark(path, { threads, runs, warmup, batches, peer: 'onnxruntime', inputs, progress: false, ...(values['skip-memory'] ? { memory: false } : {}) });
         results.push({ model: name, precision, threads, report });
       }
     }

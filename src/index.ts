@@ -1,7 +1,7 @@
 /**
  * octet: quantize ONNX models to int8 and run them fast from Node.js.
  */
-export { backends, checkInt8Backend, defaultBackend, onednnHasInt8Dot, type BackendInfo, type BackendName } from './backends.js';
+export { backends, checkInt8Backend, defaultBackend, onednnHasInt8Dot, onednnInt8Support, type BackendInfo, type BackendName, type OnednnInt8Support } from './backends.js';
 export { OctetError, type OctetErrorCode } from './errors.js';
 export {
   FullyConnectedInt8,

@@ -65,13 +65,30 @@ export interface BatchResult {
   speedup?: { median: number; p90: number; throughput: number };
 }
 
+export type Int8Library = 'xnnpack' | 'onednn' | 'onednn+xnnpack';
+
+/**
+ * Which libraries ran the int8 Conv / FullyConnected kernels of a plan (`fallback` when it has none). oneDNN's
+ * float32 kernels are named onednn:conv_f32:…, onednn:matmul_f32:… and onednn:sgemm; its others are int8.
+ */
+export function int8Library(kernels: readonly string[], fallback: 'xnnpack' | 'onednn'): Int8Library {
+  const dense = kernels.filter((k) => /^(onednn:(?!conv_f32:|matmul_f32:|sgemm)|xnnpack:(convolution2d_nhwc_q|fully_connected_nc_q))/.test(k));
+  const onednn = dense.some((k) => k.startsWith('onednn:'));
+  const xnnpack = dense.some((k) => k.startsWith('xnnpack:'));
+  return onednn && xnnpack ? 'onednn+xnnpack' : onednn ? 'onednn' : xnnpack ? 'xnnpack' : fallback;
+}
+
 export interface BenchReport {
   model: string;
   threads: number;
   runs: number;
   warmup: number;
-  /** The backend asked for, and what 'auto' resolved to on this CPU. */
-  backend: { requested: ExecutionBackend; int8: 'xnnpack' | 'onednn' };
+  /**
+   * The backend asked for, and the library of the int8 Conv/FullyConnected layers that ran ('onednn+xnnpack' when
+   * 'auto' split them: on x86 without VNNI, 7-bit layers run on oneDNN); for a model without such layers, what
+   * 'auto' resolves to on this CPU.
+   */
+  backend: { requested: ExecutionBackend; int8: Int8Library };
   octet: { version: string };
   peer: { name: 'onnxruntime'; version: string } | null;
   inputs: { name: string; type: string; modelShape: (number | string)[]; shape: number[]; batchAxes: number[]; source: string; value?: number }[];
@@ -268,7 +285,7 @@ export async function benchmark(modelPath: string, options: BenchOptions = {}): 
       threads,
       runs,
       warmup,
-      backend: { requested: backend, int8: backend === 'auto' ? defaultBackend() : backend },
+      backend: { requested: backend, int8: int8Library(octetSession.implementations?.() ?? [], backend === 'auto' ? defaultBackend() : backend) },
       octet: { version: octet.version },
       peer: peer ? { name: 'onnxruntime', version: peer.version } : null,
       inputs: plan.inputs.map((i) => ({ name: i.name, type: i.type, modelShape: i.modelShape, shape: i.shape, batchAxes: i.batchAxes, source: i.source, ...(i.value !== undefined ? { value: i.value } : {}) })),

@@ -24,6 +24,8 @@ export interface FeedTensor {
 export interface BenchSession {
   /** The model's inputs as octet reads them (octet's sessions only). */
   readonly inputMetadata?: readonly ValueMetadata[];
+  /** The kernels of the last prepared plan (octet's sessions only). */
+  implementations?(): string[];
   /** Converts feeds to the runtime's tensors; the result is passed to run(). */
   prepare(feeds: readonly FeedTensor[]): unknown;
   run(prepared: unknown): Promise<unknown>;
@@ -50,6 +52,7 @@ export function octetRuntime(settings: RuntimeSettings, version = ''): BenchRunt
       const s = await InferenceSession.create(modelPath, { threads: settings.threads, backend: settings.backend });
       return {
         inputMetadata: s.inputMetadata,
+        implementations: () => s.implementations(),
         prepare: (feeds) => Object.fromEntries(feeds.map((f) => [f.name, new Tensor(f.type, f.data as Float32Array, f.dims)])),
         run: (prepared) => s.run(prepared as Record<string, Tensor>),
         release: () => s.release(),

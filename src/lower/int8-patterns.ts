@@ -22,11 +22,13 @@
  * Anything that does not fit
  * (asymmetric or uint8 weights, per-channel activations, mixed int8/uint8) stays float with its own Q/DQ.
  */
+import { onednnInt8Inexact, onednnInt8Support } from '../backends.js';
+import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
-import type { PlanAttr, PlanOp, PlanQuant } from '../runtime/plan.js';
+import type { PlanAttr, PlanBackend, PlanOp, PlanQuant } from '../runtime/plan.js';
 import { permute, staticShape, TO_NHWC, transposeData } from './builder.js';
 import { deconvWeightsToOhwi, type Lowering } from './lower.js';
 
@@ -208,6 +210,18 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
     absorbedDq.set(dq, (absorbedDq.get(dq) ?? 0) + 1);
   };
   const backend = L.options.int8Backend;
+  let support = L.options.onednnInt8;
+  /**
+   * The backend of an int8 Conv / FullyConnected: the session's, or under 'auto' oneDNN where it computes this
+   * layer exactly (and the output is not empty), else XNNPACK. Both give the same integers; oneDNN is faster on
+   * x86 (docs/BENCHMARKS.md).
+   */
+  const weightedBackend = (source: QParams['dtype'], weights: Int8Array, empty: boolean): { backend: PlanBackend; auto: boolean } => {
+    if (backend !== 'auto') return { backend, auto: false };
+    support ??= onednnInt8Support();
+    if (empty || support === 'none' || source === 'int32' || onednnInt8Inexact(support, source, weights) !== undefined) return { backend: 'xnnpack', auto: true };
+    return { backend: 'onednn', auto: true };
+  };
   /** A weighted op taken as one int8 kernel: its input, weight and bias DQs, fused clamp and output Qs. */
   const claimWeighted = (node: Node, xdq: Node, wdq: Node, clamp: readonly Node[] | undefined, qs: readonly Node[]): void => {
     absorb(xdq);
@@ -262,7 +276,10 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         }
         const inputs = [xid, wid];
         if (bias) inputs.push(L.b.addConstant(`${node.name || op}:bias_q`, 'int32', [n], bias));
-        L.b.addNode(node.name || `${op}_q`, isConv ? 'Conv' : 'FullyConnected', inputs, [yid], attrs, backend);
+        const chosen = weightedBackend(x.q.dtype, wq, staticShape(node.output(0)!).includes(0));
+        // A convolution oneDNN has only a reference kernel for runs on XNNPACK instead (native/runtime/ops/convolution.cc).
+        if (isConv && chosen.auto && chosen.backend === 'onednn') attrs.fallback = 'xnnpack';
+        L.b.addNode(node.name || `${op}_q`, isConv ? 'Conv' : 'FullyConnected', inputs, [yid], attrs, chosen.backend);
       });
       continue;
     }
@@ -390,4 +407,25 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
     if (out && !out.isGraphOutput && out.consumers.length === uses) L.done.add(dq);
   }
   return emitters;
+}
+
+/**
+ * The layers a session's int8 Conv / Gemm / MatMul patterns read: each node whose input is an 8-bit activation
+ * behind a DequantizeLinear and whose weights are constant int8 codes behind one (found without shapes, so a
+ * session can check them against its backend at create() time).
+ */
+export function int8WeightedLayers(graph: Graph): { node: Node; source: 'int8' | 'uint8'; weights: Int8Array }[] {
+  const layers: { node: Node; source: 'int8' | 'uint8'; weights: Int8Array }[] = [];
+  for (const node of graph.nodes) {
+    if (node.domain !== '' || (node.opType !== 'Conv' && node.opType !== 'Gemm' && node.opType !== 'MatMul')) continue;
+    const xdq = node.input(0)?.producer;
+    const wdq = node.input(1)?.producer;
+    if (xdq?.opType !== 'DequantizeLinear' || wdq?.opType !== 'DequantizeLinear') continue;
+    const x = xdq.input(0);
+    if (!x || x.isConstant || (x.elemType !== 2 && x.elemType !== 3)) continue;
+    const w = graph.constantOf(wdq.input(0));
+    if (!w || w.dtype !== 3) continue;
+    layers.push({ node, source: x.elemType === 2 ? 'uint8' : 'int8', weights: w.asInt8() });
+  }
+  return layers;
 }

@@ -7,6 +7,7 @@
  * Layout: Conv, ConvTranspose, pooling and Resize run NHWC; elementwise ops and Concat follow their inputs'
  * layout; other ops see the ONNX layout. Layout changes happen once per value (builder.ts).
  */
+import type { OnednnInt8Support } from '../backends.js';
 import { OnnxError } from '../onnx/errors.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
@@ -29,8 +30,13 @@ import { lowerSequenceOp, SEQUENCE_OPS, sequenceUnsupportedReason } from './lowe
 
 export interface LowerOptions {
   threads: number;
-  /** Backend for int8 Conv / FullyConnected. */
-  int8Backend: PlanBackend;
+  /**
+   * Backend for int8 Conv / FullyConnected. 'auto' picks per node: oneDNN where it is exact here (every layer with
+   * VNNI/AMX; without, on AVX2, layers with a uint8 source and weights within [-64, 64]), XNNPACK otherwise.
+   */
+  int8Backend: PlanBackend | 'auto';
+  /** What 'auto' assumes oneDNN can run exactly (default: what this CPU has, onednnInt8Support()). */
+  onednnInt8?: OnednnInt8Support;
 }
 
 export interface LoweredModel {

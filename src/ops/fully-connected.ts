@@ -3,7 +3,7 @@
  * Arguments are validated here (the native layer re-checks sizes), the vendor operator is created and its
  * weights packed once, and run() crosses into native code once, on a worker thread.
  */
-import { checkInt8Backend, defaultBackend, type BackendName } from '../backends.js';
+import { checkInt8Backend, onednnInt8Inexact, onednnInt8Support, type BackendName } from '../backends.js';
 import { getBinding, type NativeFullyConnected } from '../binding.js';
 import { callNative, callNativeAsync, invalidParameterError, OctetError } from '../errors.js';
 import {
@@ -24,7 +24,10 @@ export interface QuantParams {
 }
 
 export interface FullyConnectedInt8Options {
-  /** `auto` (default) picks oneDNN on x86 with VNNI/AMX and XNNPACK elsewhere. */
+  /**
+   * `auto` (default) picks oneDNN on x86 with VNNI/AMX, and on AVX2 without VNNI when oneDNN is exact there
+   * (uint8 input and every weight within [-64, 64]); XNNPACK otherwise.
+   */
   backend?: BackendName | 'auto';
   /** Activation type of input and output. Default `int8`. */
   dtype?: QuantizedDType;
@@ -121,7 +124,8 @@ export class FullyConnectedInt8 {
     if (outputMin > outputMax) throw invalidParameterError('outputMax', `integer >= outputMin (${outputMin})`, outputMax, true);
     const threads = expectInteger('threads', options.threads ?? 1, 1, 1024);
 
-    const backend = backendOpt === 'auto' ? defaultBackend() : backendOpt;
+    const support = onednnInt8Support(getBinding().backends());
+    const backend = backendOpt !== 'auto' ? backendOpt : support !== 'none' && onednnInt8Inexact(support, dtype, weights) === undefined ? 'onednn' : 'xnnpack';
     const binding = getBinding();
     const info = binding.backends().find((b) => b.name === backend);
     if (!info || !info.available) {
@@ -130,7 +134,7 @@ export class FullyConnectedInt8 {
         info ? `backend '${backend}' cannot run here: ${info.error}` : `backend '${backend}' is not built into this binary (${process.arch})`,
       );
     }
-    checkInt8Backend(backend, 'FullyConnectedInt8');
+    checkInt8Backend(backend, 'FullyConnectedInt8', { source: dtype, weights });
     const native = callNative(
       () =>
         new binding.FullyConnected(backend, {

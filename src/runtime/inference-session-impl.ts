@@ -6,12 +6,13 @@ import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import path from 'node:path';
 
-import { checkInt8Backend, defaultBackend } from '../backends.js';
+import { backends, onednnInt8Inexact, onednnInt8Support, onednnRefusal } from '../backends.js';
 import { invalidParameterError, OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { expandQOperator } from '../lower/expand-qoperator.js';
+import { int8WeightedLayers } from '../lower/int8-patterns.js';
 import { lowerModel, unsupportedMessage, unsupportedNodes, type LoweredModel } from '../lower/lower.js';
 import { loadModel } from '../onnx/io.js';
 import { OnnxError } from '../onnx/errors.js';
@@ -129,6 +130,28 @@ function validateOptions(options: unknown): ValidOptions {
   return { threads, backend, freeDimensions: free as Record<string, number>, memoryLimit: limit as number };
 }
 
+/**
+ * An explicit `backend: 'onednn'` where oneDNN has no int8 dot product: accepted when oneDNN computes every int8
+ * Conv / Gemm / MatMul exactly (uint8 sources with 7-bit weights, see onednnInt8Support), otherwise
+ * ERR_OCTET_BACKEND_UNAVAILABLE naming the first layer that is not. Checked on the QDQ form of the model before
+ * any input size is known, so dynamic-shape models fail at create() too.
+ */
+function checkOnednnLayers(bytes: Uint8Array, baseDir: string | undefined): void {
+  const info = backends();
+  const support = onednnInt8Support(info);
+  const onednn = info.find((b) => b.name === 'onednn');
+  if (support === 'all' || !onednn?.available) return; // unavailable: plan creation reports it
+  const model = loadModel(bytes, { baseDir });
+  expandQOperator(model.graph);
+  canonicalize(model);
+  for (const layer of int8WeightedLayers(model.graph)) {
+    const why = onednnInt8Inexact(support, layer.source, layer.weights);
+    if (why !== undefined) {
+      throw new OctetError('ERR_OCTET_BACKEND_UNAVAILABLE', onednnRefusal(onednn.isa ?? '', `node '${layer.node.id}' (${layer.node.opType})`, why));
+    }
+  }
+}
+
 export class InferenceSessionImpl implements InferenceSessionInterface {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
@@ -139,7 +162,6 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
   readonly #bytes: Uint8Array;
   readonly #baseDir: string | undefined;
   readonly #options: ValidOptions;
-  readonly #int8Backend: 'xnnpack' | 'onednn';
   readonly #plans = new Map<string, Prepared>();
   readonly #controlInputs: Set<string>;
   #released = false;
@@ -149,8 +171,6 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     this.#bytes = bytes;
     this.#baseDir = baseDir;
     this.#options = options;
-    this.#int8Backend = options.backend === 'auto' ? defaultBackend() : options.backend;
-    checkInt8Backend(this.#int8Backend, 'the int8 layers of a session');
     const meta = (v: Value): ValueMetadata => ({
       name: v.name,
       type: ONNX_TYPE_NAMES[v.elemType ?? 0] ?? `onnx:${v.elemType}`,
@@ -197,6 +217,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
     const frozen = new Set(model.graph.inputs.filter((v) => !v.initializer && (isControlInput(v) || isParameterInput(v))).map((v) => v.name));
     const bad = unsupportedNodes(model.graph, frozen).filter((n) => !foldableOnceFrozen(model, n));
     if (bad.length > 0) throw new OnnxError(unsupportedMessage(bad, frozen), { node: bad[0].id });
+    if (opts.backend === 'onednn') checkOnednnLayers(bytes, baseDir);
     const session = new InferenceSessionImpl(bytes, baseDir, model, opts);
     const fixed = session.inputMetadata.map((m) => m.shape.map((d) => (typeof d === 'number' ? d : opts.freeDimensions[d])));
     if (session.#controlInputs.size === 0 && fixed.every((s) => s.every((d) => d !== undefined))) session.#prepare(fixed as number[][]);
@@ -219,7 +240,7 @@ export class InferenceSessionImpl implements InferenceSessionInterface {
       if (!(n in control)) inputShapes[n] = shapes[i];
     });
     canonicalize(model, { inputShapes, ...(Object.keys(control).length > 0 ? { freezeInputs: control } : {}) });
-    const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#int8Backend });
+    const lowered = lowerModel(model, { threads: this.#options.threads, int8Backend: this.#options.backend });
     // An explicit backend also picks the library of the float32 Conv / FullyConnected / MatMul nodes ('auto' leaves
     // them to the runtime's rule: oneDNN on x86, XNNPACK elsewhere).
     if (this.#options.backend !== 'auto') {

@@ -189,7 +189,15 @@ export function validatePlan(plan: unknown): asserts plan is Plan {
     if (node.backend !== undefined) expectOneOf(`${nlabel}.backend`, node.backend, ['xnnpack', 'onednn', 'own'] as const);
     // oneDNN's float32 kernels are exact everywhere; only its int8 ones need an int8 dot product.
     const floatNode = inputIds.length > 0 && (plan.values as { dtype?: unknown }[])[inputIds[0]]?.dtype === 'float32';
-    if (node.backend === 'onednn' && !floatNode) checkInt8Backend('onednn', nlabel);
+    if (node.backend === 'onednn' && !floatNode) {
+      // Without VNNI, oneDNN is exact on uint8 sources with 7-bit weights (the weights are input 1 of Conv /
+      // FullyConnected / MatMul): checkInt8Backend lets those through.
+      const vals = plan.values as { dtype?: unknown; data?: unknown }[];
+      const source = vals[inputIds[0]]?.dtype;
+      const weights = vals[inputIds[1]]?.data;
+      const known = (source === 'int8' || source === 'uint8') && weights instanceof Int8Array;
+      checkInt8Backend('onednn', nlabel, known ? { source, weights } : undefined);
+    }
     if (node.attrs !== undefined) {
       if (!isPlainObject(node.attrs)) throw invalidParameterError(`${nlabel}.attrs`, 'object', node.attrs);
       for (const [key, a] of Object.entries(node.attrs)) {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { InferenceSession, Tensor } from '../../src/index.js';
+import { InferenceSession, onednnInt8Support, Tensor } from '../../src/index.js';
 import type { Model } from '../../src/ir/model.js';
 import { loadModel, serializeModel } from '../../src/onnx/io.js';
 import type { CalibrationSample } from '../../src/quantize/executor.js';
@@ -120,7 +120,9 @@ describe.each(CASES)("onnxruntime's quantization of $model", (c) => {
     const fp32 = (await octetRuns(original, evaluation)).outputs;
     const mine = await octetRuns(file, evaluation);
     const theirs = await ortRuns(file, evaluation);
-    expect(mine.kernels.some((k) => /convolution2d_nhwc_qc8|brg|jit_int8/.test(k))).toBe(true);
+    // int8 kernels: XNNPACK's, or oneDNN's (with VNNI; without, on the 7-bit file: jit_uni_int8).
+    expect(mine.kernels.some((k) => /convolution2d_nhwc_qc8|brg|jit_int8|jit_uni_int8/.test(k))).toBe(true);
+    if (!ortInt8Exact && onednnInt8Support() === 'sevenBit') expect(mine.kernels.filter((k) => k.startsWith('onednn:jit_uni_int8')).length).toBeGreaterThan(10);
     expect(mine.kernels.some((k) => /convert_nc_f32_qu8|quantize/.test(k))).toBe(true);
     let worst = Infinity;
     evaluation.forEach((_, i) => {

@@ -2,7 +2,8 @@
 //
 // oneDNN 2.x computes dst = post_ops(output_scale[n] * (sum_k (src - src_zp) * wei + bias[n])) + dst_zp,
 // rounded to nearest even and saturated; output_scale[n] = x_scale * w_scale[n] / y_scale, and the fused
-// clamp is a clip post-op shifted by -dst_zp. Primitives are specialised for the batch size (M) and cached,
+// clamp is a clip post-op shifted by -dst_zp (without VNNI followed by a rounding post-op, see
+// onednn::RoundBeforeZeroPoint). Primitives are specialised for the batch size (M) and cached,
 // with the weights reordered once into the layout each one asks for.
 #include <algorithm>
 #include <map>
@@ -31,12 +32,13 @@ class OnednnFullyConnected final : public Kernel {
     attr_.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     if (p.input_zero_point != 0) attr_.set_zero_points(DNNL_ARG_SRC, 0, {p.input_zero_point});
     if (p.output_zero_point != 0) attr_.set_zero_points(DNNL_ARG_DST, 0, {p.output_zero_point});
+    dnnl::post_ops ops;
     if (p.output_min > DTypeMin(p.dtype) || p.output_max < DTypeMax(p.dtype)) {
-      dnnl::post_ops ops;
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(p.output_min - p.output_zero_point),
                          static_cast<float>(p.output_max - p.output_zero_point));
-      attr_.set_post_ops(ops);
     }
+    onednn::RoundBeforeZeroPoint(ops, p.output_zero_point);
+    if (ops.len() > 0) attr_.set_post_ops(ops);
     // Create the batch-1 primitive now so bad parameters fail at creation, not at the first run.
     onednn::Guard("creating the oneDNN int8 matmul", [&] { return &PrimitiveFor(1); });
   }

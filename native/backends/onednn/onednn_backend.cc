@@ -18,6 +18,19 @@ void SetThreads(int threads) {
   omp_set_num_threads(threads < 1 ? 1 : threads);
 }
 
+bool HasInt8Dot() {
+  const auto effective = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  for (const auto isa : {dnnl_cpu_isa_avx2_vnni, dnnl_cpu_isa_avx512_core_vnni}) {
+    const auto bits = static_cast<unsigned>(isa);
+    if ((bits & effective) == bits) return true;
+  }
+  return false;
+}
+
+void RoundBeforeZeroPoint(dnnl::post_ops& ops, int32_t dst_zero_point) {
+  if (dst_zero_point != 0 && !HasInt8Dot()) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_round, 0.0f, 0.0f);
+}
+
 namespace {
 
 struct IsaName {

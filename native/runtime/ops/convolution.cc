@@ -1,7 +1,8 @@
 // Conv: NHWC input [N, H, W, C], weights [O, KH, KW, C/group] (OHWI), optional bias [O], output [N, OH, OW, O].
 // float32 runs xnn_convolution2d_nhwc_f32. int8/uint8 runs XNNPACK qs8 (per-tensor weights) or qc8
 // (per-channel weights, axis 0), or oneDNN (backend 'onednn', see onednn_convolution.cc).
-// Attributes: group, strides, dilations, pads [t, l, b, r], activationMin / activationMax (fused clamp).
+// Attributes: group, strides, dilations, pads [t, l, b, r], activationMin / activationMax (fused clamp); int8 on
+// oneDNN: fallback 'xnnpack' (run on XNNPACK where oneDNN has only a reference kernel).
 #include <cmath>
 #include <cstring>
 
@@ -167,9 +168,16 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
   }
   ctx.Expect(IsQuantized8(x.dtype), std::string("unsupported input dtype ") + ElemTypeName(x.dtype));
   const bool per_channel = CheckQuantizedConv(ctx, g);
+  // fallback 'xnnpack': the lowering chose oneDNN for speed (auto), so a geometry oneDNN only has a reference
+  // (non-JIT) kernel for (e.g. a depthwise multiplier of 2 on AVX2) runs on XNNPACK instead, with the same results.
+  const std::string fallback = ctx.Str("fallback", "");
+  ctx.Expect(fallback.empty() || fallback == "xnnpack",
+             "fallback must be 'xnnpack' (or absent), got '" + fallback + "'");
   if (ctx.backend() == "onednn") {
 #ifdef OCTET_WITH_ONEDNN
-    return CreateOnednnConvolution(ctx, g);
+    auto op = CreateOnednnConvolution(ctx, g);
+    if (fallback.empty() || op->implementation().rfind("onednn:ref", 0) != 0) return op;
+    return CreateXnnpackQuantizedConv(ctx, g, per_channel);
 #else
     throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
 #endif

@@ -1,9 +1,11 @@
 // Conv on oneDNN.
 // int8 (backend 'onednn'): convolution_forward with s8/u8 NHWC src/dst, s8 weights reordered once into the layout
 // the primitive asks for, s32 bias, per-channel output scales x_scale * w_scale[o] / y_scale, runtime src/dst zero
-// points, and the fused clamp as a clip post-op (applied before the dst zero point).
+// points, and the fused clamp as a clip post-op (applied before the dst zero point; without VNNI followed by a
+// rounding post-op, see onednn::RoundBeforeZeroPoint).
 // float32 (see FloatConvOnOnednn in convolution.cc): the same primitive in f32, NHWC src/dst as the plan lays them
-// out (no reorder per run), weights reordered once, f32 bias, the fused clamp as a relu or clip post-op.
+// out (no reorder per run), weights reordered once, f32 bias, the fused clamp as a relu or clip post-op. Its kernel
+// name is "onednn:conv_f32:<impl>" (like "onednn:matmul_f32:<impl>"), so int8 and float32 kernels read apart.
 #ifdef OCTET_WITH_ONEDNN
 
 #include <limits>
@@ -60,12 +62,13 @@ class OnednnConvolution final : public OnednnOp {
     if (dst_zp_ != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
     int32_t lo, hi;
     ctx.QuantizedActivation(y, &lo, &hi);
+    dnnl::post_ops ops;
     if (lo > QMin(y.dtype) || hi < QMax(y.dtype)) {
-      dnnl::post_ops ops;
       ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(lo - dst_zp_),
                          static_cast<float>(hi - dst_zp_));
-      attr.set_post_ops(ops);
     }
+    onednn::RoundBeforeZeroPoint(ops, dst_zp_);
+    if (ops.len() > 0) attr.set_post_ops(ops);
     // A user scratchpad owned by the op: the library-managed one is per thread and the run happens on a libuv
     // worker thread, not on the thread that created the primitive.
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -118,7 +121,7 @@ class OnednnFloatConvolution final : public OnednnOp {
     onednn::Guard("creating the oneDNN float32 convolution", [&] {
       dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
                                                    attr, engine);
-      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:") + pd.impl_info_str(),
+      Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:conv_f32:") + pd.impl_info_str(),
            memory::desc(wdims, f32, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0), has_bias ? &bias_md : nullptr,
            has_bias ? ctx.in_ptr(2) : nullptr);
       return 0;

@@ -197,7 +197,7 @@ describe('octet bench on PP-OCR cls against onnxruntime-node (spawned, as a user
     const r = await octet(['bench', CLS, '--input', 'x=1,3,48,192', '--batch', '1', '--runs', '3', '--warmup', '0', '--peer', 'onnxruntime']);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ppocr_cls\.onnx: octet \S+ \(int8 backend (xnnpack|onednn)\) vs onnxruntime-node \d+\.\d+\.\d+, 1 thread, 3 runs after 0 warm-up, interleaved$/);
+    expect(lines[0]).toMatch(/^ppocr_cls\.onnx: octet \S+ \(int8 backend (xnnpack|onednn|onednn\+xnnpack)\) vs onnxruntime-node \d+\.\d+\.\d+, 1 thread, 3 runs after 0 warm-up, interleaved$/);
     expect(lines[1]).toBe('input x float32 [1, 3, 48, 192] random, batch axis 0');
     expect(r.stdout).toMatch(/\n {2}median \(ms\) +\d+\.\d+ +\d+\.\d+ +\d+\.\d+x\n/);
     expect(r.stdout).toMatch(/\npeak RSS \(MiB\) +\d+\.\d +\d+\.\d\n/);

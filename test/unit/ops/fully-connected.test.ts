@@ -6,7 +6,8 @@ import { backends, FullyConnectedInt8, OctetError, onednnHasInt8Dot, referenceFu
 import { getBinding } from '../../../src/binding.js';
 import { randomInt8, randomUint8, rng } from '../../helpers/random.js';
 
-// oneDNN computes int8 exactly only with an int8 dot product (VNNI/AMX); without one it is refused (tested below).
+// oneDNN computes int8 exactly with an int8 dot product (VNNI/AMX); without one only uint8 sources with 7-bit weights
+// (test/unit/runtime/onednn-seven-bit.test.ts), anything else is refused (tested below).
 const available = backends()
   .filter((b) => b.available && (b.name !== 'onednn' || onednnHasInt8Dot()))
   .map((b) => b.name);
@@ -111,7 +112,7 @@ describe('FullyConnectedInt8.create: invalid arguments', () => {
 });
 
 describe.runIf(onednnWithoutDot)('FullyConnectedInt8 on oneDNN without an int8 dot product', () => {
-  it('is refused with ERR_OCTET_BACKEND_UNAVAILABLE naming the ISA', () => {
+  it('is refused for an int8 source with ERR_OCTET_BACKEND_UNAVAILABLE naming the ISA (7-bit uint8 layers: onednn-seven-bit.test.ts)', () => {
     const isa = backends().find((b) => b.name === 'onednn')!.isa;
     let err: unknown;
     try {
@@ -122,8 +123,9 @@ describe.runIf(onednnWithoutDot)('FullyConnectedInt8 on oneDNN without an int8 d
     expect(err).toBeInstanceOf(OctetError);
     expect((err as OctetError).code).toBe('ERR_OCTET_BACKEND_UNAVAILABLE');
     expect((err as OctetError).message).toBe(
-      `backend 'onednn' cannot run FullyConnectedInt8 exactly on this CPU (oneDNN ISA '${isa}'): it needs an int8 dot product ` +
-        `(AVX-512 VNNI, AVX-VNNI or AMX), without which its u8·s8 pair sums saturate at 16 bits; use backend 'xnnpack' or 'auto'`,
+      `backend 'onednn' cannot run FullyConnectedInt8 exactly on this CPU (oneDNN ISA '${isa}'): its source is int8 (oneDNN halves int8-source ` +
+        `weights here). Without an int8 dot product (AVX-512 VNNI, AVX-VNNI or AMX) its u8·s8 pair sums saturate at 16 bits unless the source ` +
+        `is uint8 and every weight is within [-64, 64] (quantize with reduceRange); use backend 'xnnpack' or 'auto'`,
     );
   });
 });

@@ -6,14 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { backends, onednnHasInt8Dot } from '../../../src/backends.js';
+import { backends, onednnHasInt8Dot, onednnInt8Support } from '../../../src/backends.js';
 import { createPlan, type Plan, type PlanBackend, type PlanDType, type PlanQuant, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
 import { count, expectQuantClose, quant, randomFloat, randomInts, single } from './helpers.js';
 
 const hasOnednn = backends().some((b) => b.name === 'onednn' && b.available);
-/** oneDNN's int8 is exact only with VNNI/AMX; elsewhere plans asking for it are refused (tested below). */
+/**
+ * oneDNN's int8 is exact everywhere with VNNI/AMX; without (AVX2), for uint8 sources with weights in [-64, 64]: the
+ * oneDNN cases below run there as 7-bit uint8 versions, other plans asking for it are refused (tested below).
+ */
 const onednnInt8 = onednnHasInt8Dot();
+const sevenBit = onednnInt8Support() === 'sevenBit';
 
 /** Sets the (8-bit) output's quant so that the reference's real output range fills the dtype. */
 function calibrateOutput(plan: Plan, inputs: PlanTypedArray[], dtype: PlanDType): Plan {
@@ -54,6 +58,8 @@ interface ConvCase {
   perChannel: boolean;
   dtype: 'int8' | 'uint8';
   backend?: PlanBackend;
+  /** Largest weight magnitude (127; 64 for oneDNN without VNNI). */
+  weightMax?: number;
 }
 
 async function conv(c: ConvCase, seed: number, impl: RegExp): Promise<void> {
@@ -62,7 +68,7 @@ async function conv(c: ConvCase, seed: number, impl: RegExp): Promise<void> {
   const xq = quant(0.02, c.dtype === 'int8' ? 5 : 130);
   const oc = c.w[0];
   const wq = c.perChannel ? quant(Array.from(randomFloat(oc, seed + 3, 0.002, 0.01)), 0, 0) : quant(0.005);
-  const w = randomInts(count(c.w), seed + 1, -127, 127);
+  const w = randomInts(count(c.w), seed + 1, -(c.weightMax ?? 127), c.weightMax ?? 127);
   const bias = Int32Array.from(randomFloat(oc, seed + 2, -3000, 3000), Math.round);
   const x = randomInts(count(c.x), seed, lo, hi, Ctor);
   let plan = single('Conv', [q8(c.dtype, c.x, xq), q8('int8', c.w, wq, w), { dtype: 'int32', shape: [oc], data: bias }], [q8(c.dtype, c.y, quant(1))], c.attrs, c.backend);
@@ -81,14 +87,17 @@ describe('Conv int8 on XNNPACK', () => {
     conv({ x: [1, 6, 6, 8], w: [8, 3, 3, 8], y: [1, 4, 4, 8], attrs: {}, perChannel: true, dtype: 'uint8' }, 4, /qc8/));
 });
 
-describe.runIf(onednnInt8)('Conv int8 on oneDNN', () => {
-  it('per-channel s8, 3x3 pads 1, src/dst zero points', () =>
-    conv({ x: [1, 8, 8, 32], w: [32, 3, 3, 32], y: [1, 8, 8, 32], attrs: { pads: [1, 1, 1, 1] }, perChannel: true, dtype: 'int8', backend: 'onednn' }, 5, /^onednn:/));
+describe.runIf(onednnInt8 || sevenBit)('Conv int8 on oneDNN', () => {
+  // Without VNNI: the same layers with uint8 sources and 7-bit weights (the int8-source ones switch to uint8).
+  const on = { backend: 'onednn', ...(sevenBit ? { weightMax: 64 } : {}) } as const;
+  const s8: 'int8' | 'uint8' = sevenBit ? 'uint8' : 'int8';
+  it(`per-channel ${s8}, 3x3 pads 1, src/dst zero points`, () =>
+    conv({ x: [1, 8, 8, 32], w: [32, 3, 3, 32], y: [1, 8, 8, 32], attrs: { pads: [1, 1, 1, 1] }, perChannel: true, dtype: s8, ...on }, 5, /^onednn:/));
   it('per-tensor u8 1x1 stride 2 with clamp', () =>
-    conv({ x: [2, 8, 8, 16], w: [24, 1, 1, 16], y: [2, 4, 4, 24], attrs: { strides: [2, 2], activationMin: 0 }, perChannel: false, dtype: 'uint8', backend: 'onednn' }, 6, /^onednn:/));
+    conv({ x: [2, 8, 8, 16], w: [24, 1, 1, 16], y: [2, 4, 4, 24], attrs: { strides: [2, 2], activationMin: 0 }, perChannel: false, dtype: 'uint8', ...on }, 6, /^onednn:/));
   it('depthwise and grouped', async () => {
-    await conv({ x: [1, 9, 9, 16], w: [16, 3, 3, 1], y: [1, 9, 9, 16], attrs: { group: 16, pads: [1, 1, 1, 1] }, perChannel: true, dtype: 'int8', backend: 'onednn' }, 7, /^onednn:/);
-    await conv({ x: [1, 7, 7, 8], w: [12, 3, 3, 4], y: [1, 5, 5, 12], attrs: { group: 2, dilations: [1, 1] }, perChannel: true, dtype: 'uint8', backend: 'onednn' }, 8, /^onednn:/);
+    await conv({ x: [1, 9, 9, 16], w: [16, 3, 3, 1], y: [1, 9, 9, 16], attrs: { group: 16, pads: [1, 1, 1, 1] }, perChannel: true, dtype: s8, ...on }, 7, /^onednn:/);
+    await conv({ x: [1, 7, 7, 8], w: [12, 3, 3, 4], y: [1, 5, 5, 12], attrs: { group: 2, dilations: [1, 1] }, perChannel: true, dtype: 'uint8', ...on }, 8, /^onednn:/);
   });
 });
 
@@ -97,8 +106,9 @@ describe.runIf(hasOnednn && !onednnInt8)('oneDNN on a CPU without an int8 dot pr
     const isa = backends().find((b) => b.name === 'onednn')!.isa;
     const plan = single('Conv', [q8('int8', [1, 4, 4, 8], quant(0.03, -3)), q8('int8', [8, 3, 3, 8], quant(0.01), randomInts(576, 2, -127, 127))], [q8('int8', [1, 2, 2, 8], quant(1))], {}, 'onednn');
     expect(() => createPlan(plan)).toThrow(
-      `backend 'onednn' cannot run node '${plan.nodes[0].name}' (Conv) exactly on this CPU (oneDNN ISA '${isa}'): it needs an int8 dot product ` +
-        `(AVX-512 VNNI, AVX-VNNI or AMX), without which its u8·s8 pair sums saturate at 16 bits; use backend 'xnnpack' or 'auto'`,
+      `backend 'onednn' cannot run node '${plan.nodes[0].name}' (Conv) exactly on this CPU (oneDNN ISA '${isa}'): its source is int8 (oneDNN halves ` +
+        `int8-source weights here). Without an int8 dot product (AVX-512 VNNI, AVX-VNNI or AMX) its u8·s8 pair sums saturate at 16 bits unless ` +
+        `the source is uint8 and every weight is within [-64, 64] (quantize with reduceRange); use backend 'xnnpack' or 'auto'`,
     );
   });
 });

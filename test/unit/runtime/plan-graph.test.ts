@@ -15,7 +15,7 @@ import { count, expectClose, expectQuantClose, PlanBuilder, quant, randomFloat, 
 const hasOnednn = onednnHasInt8Dot();
 /** float32 Conv / FullyConnected without a node backend run on oneDNN wherever it runs (x86), else on XNNPACK. */
 const floatOnOnednn = backends().some((b) => b.name === 'onednn' && b.available);
-const FLOAT_CONV = floatOnOnednn ? /^onednn:/ : /^xnnpack:convolution2d_nhwc_f32$/;
+const FLOAT_CONV = floatOnOnednn ? /^onednn:conv_f32:/ : /^xnnpack:convolution2d_nhwc_f32$/;
 const FLOAT_FC = floatOnOnednn ? /^onednn:matmul_f32:/ : /^xnnpack:fully_connected_nc_f32$/;
 
 /** NCHW input -> Transpose -> Conv+ReLU -> MaxPool -> Conv (+skip Add) -> GlobalAveragePool -> FC -> Softmax. */
