@@ -23,7 +23,7 @@
  *
  * MatMul (no bias input) is left alone: adding one would need an Add node after it.
  */
-import { createProgress, type ProgressOptions } from '../calibration/progress.js';
+import type { ProgressOptions } from '../calibration/progress.js';
 import { OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
@@ -31,8 +31,9 @@ import { Tensor } from '../ir/tensor.js';
 import { DataType } from '../onnx/dtype.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
 import { dequantizeAffine } from './affine.js';
-import { checkSample, type CalibrationData } from './calibrate.js';
-import type { CalibrationExecutor, CalibrationSample, ExecutorFactory } from './executor.js';
+import type { CalibrationData } from './calibrate.js';
+import { passOverData, resolveQParams } from './data-pass.js';
+import type { CalibrationExecutor, ExecutorFactory } from './executor.js';
 import { weightCodes, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
 
 export interface BiasCorrectionOptions {
@@ -112,17 +113,6 @@ function targets(model: Model, plan: QdqPlan, skipped: BiasCorrectionResult['ski
   return out;
 }
 
-/** qparams of an activation, following pass-through ties (MaxPool output → its input). */
-function resolveQParams(name: string, plan: QdqPlan, qparams: ReadonlyMap<string, ActivationQParams>): ActivationQParams | undefined {
-  let n: string | undefined = name;
-  for (let hops = 0; n !== undefined && hops < 1000; hops++) {
-    const p = qparams.get(n);
-    if (p) return p;
-    n = plan.ties.get(n);
-  }
-  return undefined;
-}
-
 /** The float weights the quantized layer will use: W quantized as applyQdq() will, then dequantized. */
 function dequantizedWeight(model: Model, t: Target, inputScale: number | undefined, options: QdqOptions): Float32Array {
   const g = model.graph;
@@ -194,14 +184,6 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
   return { bytes: serializeModel(copy), outputs };
 }
 
-function nonFinite(s: CalibrationSample): boolean {
-  for (const t of Object.values(s)) {
-    const d = t.data;
-    if (d instanceof Float32Array || d instanceof Float64Array) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return true;
-  }
-  return false;
-}
-
 /**
  * Measures the output shift of every quantized Conv/ConvTranspose/Gemm of `plan` over `data` and adds it to
  * the layer's bias, in place (a bias is added where there is none, and the role gets its bias slot). Call it
@@ -222,31 +204,13 @@ export async function correctBiases(
   const { bytes, outputs } = shadowModel(model, list, plan, qparams, qdqOptions);
   const sums = list.map((t) => new Float64Array(t.channels));
   const exec: CalibrationExecutor = await factory(bytes);
-  const total = options.maxSamples ?? (typeof data.length === 'number' ? data.length : 0);
-  const progress = options.progress === false ? undefined : createProgress(total, 'bias correction', options.progress ?? {});
-  let index = 0;
-  let samples = 0;
-  try {
-    for await (const raw of data as AsyncIterable<CalibrationSample>) {
-      if (options.maxSamples !== undefined && index >= options.maxSamples) break;
-      const sample = checkSample(model, raw, index++);
-      progress?.tick();
-      if (nonFinite(sample)) continue;
-      const result = await exec.run(sample, outputs);
-      list.forEach((_, k) => {
-        const d = result[outputs[k]]?.data;
-        if (!d || d.length !== sums[k].length) throw new OctetError('ERR_OCTET_CALIBRATION', `Bias correction: the executor returned no output '${outputs[k]}' of ${sums[k].length} values`);
-        for (let c = 0; c < d.length; c++) sums[k][c] += d[c];
-      });
-      samples++;
-    }
-  } finally {
-    progress?.done();
-    await exec.release?.();
-  }
-  if (samples === 0) {
-    throw new OctetError('ERR_OCTET_CALIBRATION', 'Bias correction read no usable sample: options.calibration gave nothing on the second pass (a one-shot iterator?) or only samples with NaN/Infinity');
-  }
+  const samples = await passOverData(model, data, exec, outputs, 'bias correction', options, (result) => {
+    list.forEach((_, k) => {
+      const d = result[outputs[k]]?.data;
+      if (!d || d.length !== sums[k].length) throw new OctetError('ERR_OCTET_CALIBRATION', `Bias correction: the executor returned no output '${outputs[k]}' of ${sums[k].length} values`);
+      for (let c = 0; c < d.length; c++) sums[k][c] += d[c];
+    });
+  });
   const g = model.graph;
   const corrections: BiasCorrection[] = [];
   list.forEach((t, k) => {

@@ -27,8 +27,9 @@ import { OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
-import { checkSample, type CalibrationData } from './calibrate.js';
-import type { CalibrationExecutor, CalibrationSample, CalibrationTensor, ExecutorFactory } from './executor.js';
+import type { CalibrationData } from './calibrate.js';
+import { passOverData, resolveQParams } from './data-pass.js';
+import type { CalibrationExecutor, CalibrationTensor, ExecutorFactory } from './executor.js';
 import { quantizeWeight, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
 
 export interface GptqOptions {
@@ -182,13 +183,7 @@ function targetsOf(model: Model, plan: QdqPlan, qparams: ReadonlyMap<string, Act
 }
 
 function resolveScale(name: string, plan: QdqPlan, qparams: ReadonlyMap<string, ActivationQParams>): number | undefined {
-  let n: string | undefined = name;
-  for (let hops = 0; n !== undefined && hops < 1000; hops++) {
-    const p = qparams.get(n);
-    if (p) return p.scale;
-    n = plan.ties.get(n);
-  }
-  return undefined;
+  return resolveQParams(name, plan, qparams)?.scale;
 }
 
 function asFloat(t: CalibrationTensor, what: string): Float32Array {
@@ -408,14 +403,6 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
   return { pre: { q, scale, zeroPoint, axis: t.axis }, nearestDb, gptqDb };
 }
 
-function nonFinite(s: CalibrationSample): boolean {
-  for (const t of Object.values(s)) {
-    const d = t.data;
-    if (d instanceof Float32Array || d instanceof Float64Array) for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return true;
-  }
-  return false;
-}
-
 /**
  * Chooses GPTQ codes for the weights of every quantized Conv/Gemm/MatMul of `plan`, from one run over `data`.
  * Call after calibration (the bias floor needs the input scales) and pass the result to applyQdq() through
@@ -442,31 +429,13 @@ export async function gptqWeights(
   for (const name of outputs) if (!declared.has(name)) copy.graph.outputs.push(copy.graph.values.get(name)!);
   const exec: CalibrationExecutor = await factory(serializeModel(copy));
   const maxPositions = options.positions ?? 2048;
-  const total = options.maxSamples ?? (typeof data.length === 'number' ? data.length : 0);
-  const progress = options.progress === false ? undefined : createProgress(total, 'GPTQ statistics', options.progress ?? {});
-  let index = 0;
-  let samples = 0;
-  try {
-    for await (const raw of data as AsyncIterable<CalibrationSample>) {
-      if (options.maxSamples !== undefined && index >= options.maxSamples) break;
-      const sample = checkSample(model, raw, index++);
-      progress?.tick();
-      if (nonFinite(sample)) continue;
-      const result = await exec.run(sample, outputs);
-      for (const t of list) {
-        const v = graphInputs.has(t.input) ? sample[t.input] : result[t.input];
-        if (!v) throw new OctetError('ERR_OCTET_CALIBRATION', `GPTQ: the executor returned no output '${t.input}'`);
-        accumulate(t, asFloat(v, t.node.name || t.node.id), v.dims, maxPositions, samples);
-      }
-      samples++;
+  const samples = await passOverData(model, data, exec, outputs, 'GPTQ statistics', options, (result, sample, used) => {
+    for (const t of list) {
+      const v = graphInputs.has(t.input) ? sample[t.input] : result[t.input];
+      if (!v) throw new OctetError('ERR_OCTET_CALIBRATION', `GPTQ: the executor returned no output '${t.input}'`);
+      accumulate(t, asFloat(v, t.node.name || t.node.id), v.dims, maxPositions, used);
     }
-  } finally {
-    progress?.done();
-    await exec.release?.();
-  }
-  if (samples === 0) {
-    throw new OctetError('ERR_OCTET_CALIBRATION', 'GPTQ read no usable sample: options.calibration gave nothing on this pass (a one-shot iterator?) or only samples with NaN/Infinity');
-  }
+  });
   const warn = options.onWarning ?? (() => undefined);
   const solving = options.progress === false ? undefined : createProgress(list.length, 'GPTQ rounding', options.progress ?? {});
   try {

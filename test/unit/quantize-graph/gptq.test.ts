@@ -154,5 +154,12 @@ describe('GPTQ weight rounding', () => {
       'Expected folder path or re-iterable samples (an array, not an iterator) when options.gptq is true for options.calibration but received Generator',
     );
     await expect(quantize(model, { gptq: 'yes' as unknown as boolean })).rejects.toThrow(/options\.gptq/);
+    // Only non-finite samples: nothing to measure H on.
+    const nan = photoTensor('page.png', 24, 24);
+    nan[5] = Number.NaN;
+    await expect(quantize(model, { weightOnly: true, gptq: true, calibration: [{ x: { data: nan, dims: [1, 3, 24, 24] } }] })).rejects.toMatchObject({
+      code: 'ERR_OCTET_CALIBRATION',
+      message: 'GPTQ statistics read no usable sample: options.calibration gave nothing on this pass (a one-shot iterator?) or only samples with NaN/Infinity',
+    });
   });
 });
