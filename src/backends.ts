@@ -56,16 +56,33 @@ export function maxWeightMagnitude(weights: Int8Array): number {
   return m;
 }
 
+/** Whether every int8 code is within ±ONEDNN_SEVEN_BIT_MAX (stops at the first that is not). */
+function withinSevenBit(weights: Int8Array): boolean {
+  for (let i = 0, n = weights.length; i < n; i++) {
+    const v = weights[i];
+    if (v > ONEDNN_SEVEN_BIT_MAX || v < -ONEDNN_SEVEN_BIT_MAX) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether oneDNN computes an int8 layer with this source type and these weights exactly here (see
+ * onednnInt8Support). Cheap on 8-bit weights: the scan stops at the first code beyond 7 bits.
+ */
+export function onednnInt8Exact(support: OnednnInt8Support, source: 'int8' | 'uint8', weights: Int8Array): boolean {
+  if (support === 'all') return true;
+  return support === 'sevenBit' && source === 'uint8' && withinSevenBit(weights);
+}
+
 /**
  * Why oneDNN cannot compute an int8 layer with this source type and these weights exactly here, or undefined
  * when it can (see onednnInt8Support).
  */
 export function onednnInt8Inexact(support: OnednnInt8Support, source: 'int8' | 'uint8', weights: Int8Array): string | undefined {
-  if (support === 'all') return undefined;
+  if (onednnInt8Exact(support, source, weights)) return undefined;
   if (support === 'none') return 'oneDNN has no exact int8 kernels on this CPU';
   if (source !== 'uint8') return 'its source is int8 (oneDNN halves int8-source weights here)';
-  const m = maxWeightMagnitude(weights);
-  return m > ONEDNN_SEVEN_BIT_MAX ? `its weights reach ±${m}` : undefined;
+  return `its weights reach ±${maxWeightMagnitude(weights)}`;
 }
 
 /**

@@ -22,14 +22,14 @@
  * Anything that does not fit
  * (asymmetric or uint8 weights, per-channel activations, mixed int8/uint8) stays float with its own Q/DQ.
  */
-import { onednnInt8Inexact, onednnInt8Support } from '../backends.js';
+import { onednnInt8Exact, onednnInt8Support } from '../backends.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import { Tensor as IrTensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import type { PlanAttr, PlanBackend, PlanOp, PlanQuant } from '../runtime/plan.js';
-import { permute, staticShape, TO_NHWC, transposeData } from './builder.js';
+import { staticShape, transposeData } from './builder.js';
 import { deconvWeightsToOhwi, type Lowering } from './lower.js';
 
 interface QParams {
@@ -219,7 +219,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
   const weightedBackend = (source: QParams['dtype'], weights: Int8Array, empty: boolean): { backend: PlanBackend; auto: boolean } => {
     if (backend !== 'auto') return { backend, auto: false };
     support ??= onednnInt8Support();
-    if (empty || support === 'none' || source === 'int32' || onednnInt8Inexact(support, source, weights) !== undefined) return { backend: 'xnnpack', auto: true };
+    if (empty || support === 'none' || source === 'int32' || !onednnInt8Exact(support, source, weights)) return { backend: 'xnnpack', auto: true };
     return { backend: 'onednn', auto: true };
   };
   /** A weighted op taken as one int8 kernel: its input, weight and bias DQs, fused clamp and output Qs. */
@@ -261,14 +261,14 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
         const xid = L.b.get(x.source, layout);
         if (!ensureQuant(L, x.source, xid, x.q, layout)) throw new Error(`int8 input '${x.source.name}' has other quantization parameters than its DequantizeLinear`);
         const yid = defineQuantizedOutput(L, y, layout);
-        const wq = Int8Array.from(w.t.asInt8());
+        const wq = isConv ? w.t.asInt8() : Int8Array.from(w.t.asInt8());
         const wquant: PlanQuant = { scale: w.q.scale, zeroPoint: new Int32Array(w.q.scale.length), ...(w.q.scale.length > 1 ? { axis: 0 } : {}) };
         const attrs: Record<string, PlanAttr> = { ...(clamp?.attrs ?? {}) };
         let wid: number;
         if (isConv) {
-          const dims = [...w.t.dims];
-          wid = L.b.addConstant(`${node.input(1)!.name}:ohwi`, 'int8', permute(dims, TO_NHWC), transposeData(wq, dims, TO_NHWC), wquant);
-          Object.assign(attrs, L.windowAttrs(node, xs, staticShape(node.output(0)!)));
+          // The model's OIHW codes as they are (no copy): the native Conv transposes one layer at a time.
+          wid = L.b.addConstant(`${node.input(1)!.name}:oihw`, 'int8', [...w.t.dims], wq, wquant);
+          Object.assign(attrs, L.windowAttrs(node, xs, staticShape(node.output(0)!)), { weightLayout: 'OIHW' });
         } else {
           const [r, c] = w.t.dims;
           const nk = transB ? wq : transposeData(wq, [r, c], [1, 0]);

@@ -682,16 +682,16 @@ export class Lowering {
       if (!wc) throw new OnnxError(`${node.label}: weights '${w.name}' must be constant`, { node: node.id });
       const wdims = wc.dims;
       let wdata = wc.data;
-      let ohwi: number[];
       if (op === 'Conv') {
-        ohwi = permute(wdims, TO_NHWC);
-        wdata = transposeData(wdata, wdims, TO_NHWC);
+        // The model's OIHW weights as they are (no transposed copy): the native Conv transposes one layer at a time.
+        attrs.weightLayout = 'OIHW';
+        inputs.push(this.b.addConstant(`${w.name}:oihw`, 'float32', wdims, wdata));
       } else {
         const group = node.getInt('group', 1);
-        [wdata, ohwi] = deconvWeightsToOhwi(wdata, wdims, group);
+        const [data, ohwi] = deconvWeightsToOhwi(wdata, wdims, group);
         attrs.group = group;
+        inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', ohwi, data));
       }
-      inputs.push(this.b.addConstant(`${w.name}:ohwi`, 'float32', ohwi, wdata));
       const bias = node.input(2);
       if (bias) inputs.push(this.b.get(bias, 'plain'));
       if (clamp) clamp.nodes.forEach((n) => this.done.add(n));

@@ -3,7 +3,7 @@
  * Arguments are validated here (the native layer re-checks sizes), the vendor operator is created and its
  * weights packed once, and run() crosses into native code once, on a worker thread.
  */
-import { checkInt8Backend, onednnInt8Inexact, onednnInt8Support, type BackendName } from '../backends.js';
+import { checkInt8Backend, onednnInt8Exact, onednnInt8Support, type BackendName } from '../backends.js';
 import { getBinding, type NativeFullyConnected } from '../binding.js';
 import { callNative, callNativeAsync, invalidParameterError, OctetError } from '../errors.js';
 import {
@@ -125,7 +125,7 @@ export class FullyConnectedInt8 {
     const threads = expectInteger('threads', options.threads ?? 1, 1, 1024);
 
     const support = onednnInt8Support(getBinding().backends());
-    const backend = backendOpt !== 'auto' ? backendOpt : support !== 'none' && onednnInt8Inexact(support, dtype, weights) === undefined ? 'onednn' : 'xnnpack';
+    const backend = backendOpt !== 'auto' ? backendOpt : support !== 'none' && onednnInt8Exact(support, dtype, weights) ? 'onednn' : 'xnnpack';
     const binding = getBinding();
     const info = binding.backends().find((b) => b.name === backend);
     if (!info || !info.available) {

@@ -19,6 +19,10 @@ struct Window2D {
   int64_t dh = 1, dw = 1;                  // dilations
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;  // pads: top, left, bottom, right
   int64_t groups = 1;
+  // Conv only: the plan's weights, OHWI or (weights_oihw) OIHW. oneDNN reorders either; XNNPACK takes OHWI, so an
+  // XNNPACK Conv on OIHW weights transposes them into a copy that lives while it packs them.
+  const void* weights = nullptr;
+  bool weights_oihw = false;
 };
 
 // Reads strides / dilations / pads ([top, left, bottom, right]) and checks them; kh, kw must be set.

@@ -57,6 +57,33 @@ bool CheckQuantizedConv(OpContext& ctx, const Window2D& g) {
   return !w.quant.per_tensor();
 }
 
+// [O, C, KH, KW] -> [O, KH, KW, C] for elements of type T, into `dst` (bytes).
+template <typename T>
+void OihwToOhwiTyped(const void* src, const Shape& s, uint8_t* dst) {
+  const size_t o = static_cast<size_t>(s[0]), c = static_cast<size_t>(s[1]);
+  const size_t hw = static_cast<size_t>(s[2] * s[3]);
+  const T* in = static_cast<const T*>(src);
+  T* out = reinterpret_cast<T*>(dst);
+  for (size_t a = 0; a < o; ++a, in += c * hw, out += c * hw) {
+    for (size_t ci = 0; ci < c; ++ci) {
+      for (size_t k = 0; k < hw; ++k) out[k * c + ci] = in[ci * hw + k];
+    }
+  }
+}
+
+// The Conv's weights in OHWI order for XNNPACK: the plan's, or (OIHW) a transposed copy kept in *keep.
+const void* OhwiWeights(OpContext& ctx, const Window2D& g, std::vector<uint8_t>* keep) {
+  if (!g.weights_oihw) return g.weights;
+  const ValueDesc& w = ctx.input(1);
+  keep->assign(w.bytes() + XNN_EXTRA_BYTES, 0);
+  if (w.dtype == ElemType::kFloat32) {
+    OihwToOhwiTyped<float>(g.weights, w.shape, keep->data());
+  } else {
+    OihwToOhwiTyped<int8_t>(g.weights, w.shape, keep->data());
+  }
+  return keep->data();
+}
+
 std::unique_ptr<Op> CreateXnnpackQuantizedConv(OpContext& ctx, const Window2D& g, bool per_channel) {
   const ValueDesc& x = ctx.input(0);
   const ValueDesc& w = ctx.input(1);
@@ -68,7 +95,8 @@ std::unique_ptr<Op> CreateXnnpackQuantizedConv(OpContext& ctx, const Window2D& g
   const int8_t x_zp = static_cast<int8_t>(x.quant.zero_point[0] - shift);
   const int8_t y_zp = static_cast<int8_t>(y.quant.zero_point[0] - shift);
   const int32_t* bias = ctx.has_input(2) ? ctx.in<int32_t>(2) : nullptr;
-  const int8_t* kernel = ctx.in<int8_t>(1);
+  std::vector<uint8_t> transposed;
+  const int8_t* kernel = static_cast<const int8_t*>(OhwiWeights(ctx, g, &transposed));
   const size_t gi = static_cast<size_t>(g.c / g.groups), go = static_cast<size_t>(g.oc / g.groups);
   std::unique_ptr<XnnOp> op;
   if (per_channel) {
@@ -107,19 +135,30 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
   ctx.ExpectConstant(1, "weights");
   const ValueDesc& x = ctx.input(0);
   const ValueDesc& w = ctx.input(1);
+  // weightLayout 'OIHW' (ONNX's order, as the model stores it) saves the lowering a transposed copy of every
+  // weight; the op transposes one layer at a time here, into a copy that lives while its kernel packs it.
+  const std::string layout = ctx.Str("weightLayout", "OHWI");
+  ctx.Expect(layout == "OHWI" || layout == "OIHW", "weightLayout must be 'OHWI' or 'OIHW', got '" + layout + "'");
+  const bool oihw = layout == "OIHW";
   ctx.Expect(w.shape.size() == 4,
-             "expected 4-D OHWI weights '" + w.name + "' but the shape is " + ShapeString(w.shape));
+             "expected 4-D " + layout + " weights '" + w.name + "' but the shape is " + ShapeString(w.shape));
+  const int64_t per_group = oihw ? w.shape[1] : w.shape[3];
   Window2D g;
-  g.kh = w.shape[1];
-  g.kw = w.shape[2];
+  g.kh = oihw ? w.shape[2] : w.shape[1];
+  g.kw = oihw ? w.shape[3] : w.shape[2];
   g.groups = ctx.Int("group", 1);
   ReadWindowAttrs(ctx, &g);
   ctx.Expect(x.shape.size() == 4, "expected 4-D NHWC input '" + x.name + "' but its shape is " + ShapeString(x.shape));
   ctx.Expect(g.groups >= 1 && x.shape[3] % g.groups == 0 && w.shape[0] % g.groups == 0,
              "group must divide the input and output channels");
-  ctx.Expect(w.shape[3] * g.groups == x.shape[3],
-             "weights " + ShapeString(w.shape) + " do not match " + std::to_string(x.shape[3]) + " input channels in " +
-                 std::to_string(g.groups) + " groups (expected OHWI [O, KH, KW, C/group])");
+  ctx.Expect(per_group * g.groups == x.shape[3], "weights " + ShapeString(w.shape) + " do not match " +
+                                                     std::to_string(x.shape[3]) + " input channels in " +
+                                                     std::to_string(g.groups) + " groups (expected " + layout +
+                                                     (oihw ? " [O, C/group, KH, KW])" : " [O, KH, KW, C/group])"));
+  ctx.Expect(!oihw || w.dtype == ElemType::kFloat32 || w.dtype == ElemType::kInt8,
+             "OIHW weights must be float32 or int8");
+  g.weights = ctx.in_ptr(1);
+  g.weights_oihw = oihw;
   CheckForwardWindow(ctx, &g, w.shape[0]);
 
   if (x.dtype == ElemType::kFloat32) {
@@ -148,9 +187,11 @@ std::unique_ptr<Op> CreateConv(OpContext& ctx) {
       throw Error("ERR_OCTET_BACKEND_UNAVAILABLE", "oneDNN is not built into this binary");
 #endif
     }
+    std::vector<uint8_t> transposed;
     auto op = MakeXnnOp("convolution2d_nhwc_f32", ctx.pool(), [&](xnn_operator_t* out) {
       return xnn_create_convolution2d_nhwc_f32(g.pt, g.pr, g.pb, g.pl, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.groups,
-                                               g.c / g.groups, g.oc / g.groups, g.c, g.oc, ctx.in<float>(1),
+                                               g.c / g.groups, g.oc / g.groups, g.c, g.oc,
+                                               static_cast<const float*>(OhwiWeights(ctx, g, &transposed)),
                                                ctx.has_input(2) ? ctx.in<float>(2) : nullptr, amin, amax, 0, out);
     });
     ctx.Packed(1);  // XNNPACK packed the weights and the bias

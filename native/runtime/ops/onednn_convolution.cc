@@ -48,7 +48,9 @@ class OnednnConvolution final : public OnednnOp {
     memory::desc src_md({g.n, g.c, g.h, g.w}, act, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, act, memory::format_tag::nhwc);
     const memory::dims wdims = WeightDims(g);
-    const memory::format_tag wtag = g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi;
+    const memory::format_tag wtag = g.weights_oihw
+                                        ? (g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw)
+                                        : (g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi);
     memory::desc wei_any(wdims, memory::data_type::s8, memory::format_tag::any);
     memory::desc bias_md({g.oc}, memory::data_type::s32, memory::format_tag::a);
 
@@ -77,7 +79,7 @@ class OnednnConvolution final : public OnednnOp {
       dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
                                                    attr, engine);
       Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:") + pd.impl_info_str(),
-           memory::desc(wdims, memory::data_type::s8, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0),
+           memory::desc(wdims, memory::data_type::s8, wtag), g.weights, ctx.in_ptr(0), ctx.out_ptr(0),
            has_bias ? &bias_md : nullptr, has_bias ? ctx.in_ptr(2) : nullptr);
       memory::desc zp_md({1}, memory::data_type::s32, memory::format_tag::x);
       if (src_zp_ != 0) args_.emplace(DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, memory(zp_md, engine, &src_zp_));
@@ -100,7 +102,9 @@ class OnednnFloatConvolution final : public OnednnOp {
     memory::desc src_md({g.n, g.c, g.h, g.w}, f32, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, f32, memory::format_tag::nhwc);
     const memory::dims wdims = WeightDims(g);
-    const memory::format_tag wtag = g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi;
+    const memory::format_tag wtag = g.weights_oihw
+                                        ? (g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw)
+                                        : (g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi);
     memory::desc wei_any(wdims, f32, memory::format_tag::any);
     memory::desc bias_md({g.oc}, f32, memory::format_tag::a);
     dnnl::primitive_attr attr;
@@ -122,7 +126,7 @@ class OnednnFloatConvolution final : public OnednnOp {
       dnnl::convolution_forward::primitive_desc pd(ConvDesc(g, src_md, wei_any, has_bias ? &bias_md : nullptr, dst_md),
                                                    attr, engine);
       Bind(pd, dnnl::convolution_forward(pd), std::string("onednn:conv_f32:") + pd.impl_info_str(),
-           memory::desc(wdims, f32, wtag), ctx.in_ptr(1), ctx.in_ptr(0), ctx.out_ptr(0), has_bias ? &bias_md : nullptr,
+           memory::desc(wdims, f32, wtag), g.weights, ctx.in_ptr(0), ctx.out_ptr(0), has_bias ? &bias_md : nullptr,
            has_bias ? ctx.in_ptr(2) : nullptr);
       return 0;
     });

@@ -1,4 +1,4 @@
-/** Conv, ConvTranspose and pooling on NHWC data with OHWI weights, in float64 on real values. */
+/** Conv, ConvTranspose and pooling on NHWC data with OHWI weights (Conv: or OIHW), in float64 on real values. */
 import { encode, real, type RefTensor } from './tensor.js';
 import { activation, num, nums, str, type RefOp } from './types.js';
 
@@ -30,9 +30,13 @@ function realBias(bias: RefTensor | undefined, x: RefTensor, w: RefTensor, oc: n
 }
 
 export const conv: RefOp = ([x, w, bias], [y], attrs) => {
-  const xr = real(x!), wr = real(w!);
+  const xr = real(x!);
+  const oihw = str(attrs, 'weightLayout', 'OHWI') === 'OIHW';
   const oc = w!.shape[0];
-  const [kh, kw, gi] = [w!.shape[1], w!.shape[2], w!.shape[3]];
+  const [kh, kw, gi] = oihw ? [w!.shape[2], w!.shape[3], w!.shape[1]] : [w!.shape[1], w!.shape[2], w!.shape[3]];
+  // Index of weight (o, ky, kx, ci) in either layout.
+  const wr = real(w!);
+  const wAt = oihw ? (o: number, ky: number, kx: number, ci: number) => ((o * gi + ci) * kh + ky) * kw + kx : (o: number, ky: number, kx: number, ci: number) => ((o * kh + ky) * kw + kx) * gi + ci;
   const groups = num(attrs, 'group', 1);
   const go = oc / groups;
   const g = geometry(x!, y.shape, kh, kw, attrs);
@@ -51,7 +55,7 @@ export const conv: RefOp = ([x, w, bias], [y], attrs) => {
               const ix = ox * g.sw - g.pl + kx * g.dw;
               if (ix < 0 || ix >= g.w) continue;
               for (let ci = 0; ci < gi; ci++) {
-                acc += xr[((n * g.h + iy) * g.w + ix) * g.c + grp * gi + ci] * wr[((o * kh + ky) * kw + kx) * gi + ci];
+                acc += xr[((n * g.h + iy) * g.w + ix) * g.c + grp * gi + ci] * wr[wAt(o, ky, kx, ci)];
               }
             }
           }

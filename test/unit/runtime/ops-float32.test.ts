@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { backends } from '../../../src/backends.js';
 import { createPlan, type Plan, type PlanBackend, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
+import { transposeData } from '../../../src/lower/builder.js';
 import { count, expectClose, randomFloat, single } from './helpers.js';
 
 const f32 = (shape: number[], data?: Float32Array) => ({ dtype: 'float32' as const, shape, ...(data ? { data } : {}) });
@@ -30,11 +31,27 @@ const FLOAT_BACKENDS: [PlanBackend | undefined, RegExp][] = [
   [undefined, ONEDNN ? /^onednn:/ : /^xnnpack:/],
 ];
 
+/** The same Conv with its weights in ONNX's OIHW order (`weightLayout: 'OIHW'`). */
+function asOihw(plan: Plan): Plan {
+  const w = plan.values[plan.nodes[0].inputs[1]];
+  const [o, kh, kw, c] = w.shape;
+  const values = plan.values.map((v) => (v === w ? { ...w, shape: [o, c, kh, kw], data: transposeData(w.data as Float32Array, w.shape, [0, 3, 1, 2]) } : v));
+  return { ...plan, values, nodes: [{ ...plan.nodes[0], attrs: { ...plan.nodes[0].attrs, weightLayout: 'OIHW' } }] };
+}
+
 async function conv(x: number[], w: number[], y: number[], attrs: Record<string, number | number[] | string>, bias = true, seed = 1): Promise<void> {
   const ins = [f32(x), f32(w, randomFloat(count(w), seed + 1))];
   if (bias) ins.push(f32([w[0]], randomFloat(w[0], seed + 2)));
+  const input = randomFloat(count(x), seed);
   for (const [backend, impl] of FLOAT_BACKENDS) {
-    await check(single('Conv', ins, [f32(y)], attrs, backend), [randomFloat(count(x), seed)], impl);
+    const plan = single('Conv', ins, [f32(y)], attrs, backend);
+    await check(plan, [input], impl);
+    // OIHW weights: the reference agrees, and the kernel gives the same bits as with OHWI.
+    await check(asOihw(plan), [input], impl);
+    const [a, b] = [createPlan(plan), createPlan(asOihw(plan))];
+    expect(Array.from(b.runSync([input])[0] as Float32Array)).toEqual(Array.from(a.runSync([input])[0] as Float32Array));
+    a.release();
+    b.release();
   }
 }
 
@@ -71,6 +88,7 @@ describe('Conv float32 epilogue (activation HardSwish, affineScale, affineBias) 
     const ins = [f32([1, 3, 3, 2]), f32([2, 1, 1, 2], randomFloat(4, 1))];
     expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { activation: 'Gelu' }))).toThrow(/node 'conv0' \(Conv\): activation must be 'HardSwish' \(or absent\), got 'Gelu'/);
     expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { affineScale: Infinity }))).toThrow(/affineScale and affineBias must be finite/);
+    expect(() => createPlan(single('Conv', ins, [f32([1, 3, 3, 2])], { weightLayout: 'HWIO' }))).toThrow(/node 'conv0' \(Conv\): weightLayout must be 'OHWI' or 'OIHW', got 'HWIO'/);
   });
 });
 

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { backends, onednnHasInt8Dot, onednnInt8Support } from '../../../src/backends.js';
+import { transposeData } from '../../../src/lower/builder.js';
 import { createPlan, type Plan, type PlanBackend, type PlanDType, type PlanQuant, type PlanTypedArray } from '../../../src/runtime/plan.js';
 import { runReference } from '../../../src/runtime/reference/interpreter.js';
 import { count, expectQuantClose, quant, randomFloat, randomInts, single } from './helpers.js';
@@ -74,6 +75,19 @@ async function conv(c: ConvCase, seed: number, impl: RegExp): Promise<void> {
   let plan = single('Conv', [q8(c.dtype, c.x, xq), q8('int8', c.w, wq, w), { dtype: 'int32', shape: [oc], data: bias }], [q8(c.dtype, c.y, quant(1))], c.attrs, c.backend);
   plan = calibrateOutput(plan, [x], c.dtype);
   await check(plan, [x], impl);
+  // OIHW codes (`weightLayout: 'OIHW'`): the same integers.
+  const wv = plan.values[plan.nodes[0].inputs[1]];
+  const [o, kh, kw, ci] = wv.shape;
+  const oihw: Plan = {
+    ...plan,
+    values: plan.values.map((v) => (v === wv ? { ...wv, shape: [o, ci, kh, kw], data: transposeData(wv.data as Int8Array, wv.shape, [0, 3, 1, 2]) } : v)),
+    nodes: [{ ...plan.nodes[0], attrs: { ...plan.nodes[0].attrs, weightLayout: 'OIHW' } }],
+  };
+  const [a, b] = [createPlan(plan), createPlan(oihw)];
+  expect(Array.from(b.runSync([x])[0] as Int8Array)).toEqual(Array.from(a.runSync([x])[0] as Int8Array));
+  expect(b.implementations).toEqual(a.implementations);
+  a.release();
+  b.release();
 }
 
 describe('Conv int8 on XNNPACK', () => {
