@@ -73,6 +73,8 @@ export interface GptqResult {
 const MAX_K = 2304;
 /** Multiply-adds spent on H per layer, group and sample (fewer patches for wide layers; damping covers the rest). */
 const WORK_PER_SAMPLE = 2 ** 28;
+/** Rows solved together (they share the reads of U). */
+const ROW_BLOCK = 8;
 
 /** How a layer's weight matrix and its input patches are laid out. */
 interface Target {
@@ -266,7 +268,25 @@ function accumulate(t: Target, x: Float32Array, dims: readonly number[], maxPosi
     const h = t.h[g];
     for (let a = 0; a < k; a++) {
       const ra = a * P;
-      for (let b = a; b < k; b++) {
+      let b = a;
+      // Four columns at a time: column a is read once for four dot products.
+      for (; b + 3 < k; b += 4) {
+        const r0 = b * P, r1 = r0 + P, r2 = r1 + P, r3 = r2 + P;
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let i = 0; i < P; i++) {
+          const v = xs[ra + i];
+          s0 += v * xs[r0 + i];
+          s1 += v * xs[r1 + i];
+          s2 += v * xs[r2 + i];
+          s3 += v * xs[r3 + i];
+        }
+        const at = a * k + b;
+        h[at] += s0;
+        h[at + 1] += s1;
+        h[at + 2] += s2;
+        h[at + 3] += s3;
+      }
+      for (; b < k; b++) {
         const rb = b * P;
         let s = 0;
         for (let i = 0; i < P; i++) s += xs[ra + i] * xs[rb + i];
@@ -304,15 +324,20 @@ function inverseFactor(h: Float64Array, k: number): Float64Array | undefined {
   const l = new Float64Array(k * k);
   for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) l[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)];
   if (!cholesky(l, k)) return undefined;
-  // L⁻¹ (lower) by forward substitution, one column at a time.
+  // L⁻¹ (lower) row by row: row i = −(Σ_{p<i} L[i][p] · row p) / L[i][i] off the diagonal, 1 / L[i][i] on it
+  // (contiguous row updates, no column walks).
   const li = new Float64Array(k * k);
-  for (let c = 0; c < k; c++) {
-    li[c * k + c] = 1 / l[c * k + c];
-    for (let i = c + 1; i < k; i++) {
-      let s = 0;
-      for (let p = c; p < i; p++) s += l[i * k + p] * li[p * k + c];
-      li[i * k + c] = -s / l[i * k + i];
+  for (let i = 0; i < k; i++) {
+    const ri = i * k;
+    for (let p = 0; p < i; p++) {
+      const lip = l[ri + p];
+      if (lip === 0) continue;
+      const rp = p * k;
+      for (let c = 0; c <= p; c++) li[ri + c] += lip * li[rp + c];
     }
+    const d = l[ri + i];
+    for (let c = 0; c < i; c++) li[ri + c] = -li[ri + c] / d;
+    li[ri + i] = 1 / d;
   }
   const u = new Float64Array(k * k);
   for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) u[(k - 1 - i) * k + (k - 1 - j)] = li[i * k + j];
@@ -349,7 +374,7 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
   let signal = 0;
   let noiseNearest = 0;
   let noiseGptq = 0;
-  const row = new Float64Array(k);
+  const block = new Float64Array(ROW_BLOCK * k);
   const delta = new Float64Array(k);
   for (let g = 0; g < t.groups; g++) {
     const h = t.h[g];
@@ -367,29 +392,52 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
       for (let a = 0; a < k; a++) hh[a * k + a] += lambda;
       u = inverseFactor(hh, k);
     }
-    for (let r = 0; r < rows; r++) {
-      const ch = t.axis === undefined ? 0 : channelOf(g, r);
-      const s = scale[ch];
-      const z = zeroPoint[ch];
-      for (let c = 0; c < k; c++) row[c] = data[t.at(g, r, c)];
-      const orig = Float64Array.from(row);
-      for (let c = 0; c < k; c++) delta[c] = orig[c] - (nearest.q[t.at(g, r, c)] - z) * s;
-      signal += quadratic(h, orig, k);
-      noiseNearest += quadratic(h, delta, k);
-      if (!u || s === 0) {
-        noiseGptq += quadratic(h, delta, k);
-        continue;
+    // Rows in blocks of ROW_BLOCK: each row of U is read once per block, not once per row.
+    for (let r0 = 0; r0 < rows; r0 += ROW_BLOCK) {
+      const nb = Math.min(ROW_BLOCK, rows - r0);
+      const sc = new Float64Array(nb);
+      const zp = new Float64Array(nb);
+      const live: number[] = [];
+      for (let b = 0; b < nb; b++) {
+        const r = r0 + b;
+        const ch = t.axis === undefined ? 0 : channelOf(g, r);
+        sc[b] = scale[ch];
+        zp[b] = zeroPoint[ch];
+        const row = block.subarray(b * k, (b + 1) * k);
+        for (let c = 0; c < k; c++) row[c] = data[t.at(g, r, c)];
+        for (let c = 0; c < k; c++) delta[c] = row[c] - (nearest.q[t.at(g, r, c)] - zp[b]) * sc[b];
+        signal += quadratic(h, row, k);
+        const dn = quadratic(h, delta, k);
+        noiseNearest += dn;
+        // No usable factor, or an all-zero channel: nearest rounding (already in q).
+        if (!u || sc[b] === 0) noiseGptq += dn;
+        else live.push(b);
       }
+      if (live.length === 0) continue;
+      const orig = Float64Array.from(block);
+      const err = new Float64Array(nb);
       for (let c = 0; c < k; c++) {
-        let code = Math.round(row[c] / s) + z;
-        if (code < qmin) code = qmin;
-        else if (code > qmax) code = qmax;
-        q[t.at(g, r, c)] = code;
-        const e = (row[c] - (code - z) * s) / u[c * k + c];
-        for (let j = c + 1; j < k; j++) row[j] -= e * u[c * k + j];
+        const d = u![c * k + c];
+        for (const b of live) {
+          const x = block[b * k + c];
+          let code = Math.round(x / sc[b]) + zp[b];
+          if (code < qmin) code = qmin;
+          else if (code > qmax) code = qmax;
+          q[t.at(g, r0 + b, c)] = code;
+          err[b] = (x - (code - zp[b]) * sc[b]) / d;
+        }
+        const uc = c * k;
+        for (const b of live) {
+          const e = err[b];
+          if (e === 0) continue;
+          const base = b * k;
+          for (let j = c + 1; j < k; j++) block[base + j] -= e * u![uc + j];
+        }
       }
-      for (let c = 0; c < k; c++) delta[c] = orig[c] - (q[t.at(g, r, c)] - z) * s;
-      noiseGptq += quadratic(h, delta, k);
+      for (const b of live) {
+        for (let c = 0; c < k; c++) delta[c] = orig[b * k + c] - (q[t.at(g, r0 + b, c)] - zp[b]) * sc[b];
+        noiseGptq += quadratic(h, delta, k);
+      }
     }
     if (!u) warn(`GPTQ: the input statistics of '${t.node.name || t.node.id}' (group ${g}) are singular; its weights keep nearest rounding`);
   }
