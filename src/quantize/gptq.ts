@@ -405,11 +405,13 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
         zp[b] = zeroPoint[ch];
         const row = block.subarray(b * k, (b + 1) * k);
         for (let c = 0; c < k; c++) row[c] = data[t.at(g, r, c)];
+        // A row with a non-finite weight keeps nearest rounding (already in q) and stays out of the figures.
+        if (!row.every(Number.isFinite)) continue;
         for (let c = 0; c < k; c++) delta[c] = row[c] - (nearest.q[t.at(g, r, c)] - zp[b]) * sc[b];
         signal += quadratic(h, row, k);
         const dn = quadratic(h, delta, k);
         noiseNearest += dn;
-        // No usable factor, or an all-zero channel: nearest rounding (already in q).
+        // No usable factor or an all-zero channel: nearest rounding.
         if (!u || sc[b] === 0) noiseGptq += dn;
         else live.push(b);
       }
@@ -444,7 +446,7 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
   const nearestDb = db(signal, noiseNearest);
   let gptqDb = db(signal, noiseGptq);
   // On the calibration inputs GPTQ is never meant to be worse; if it is (a badly conditioned H), keep nearest.
-  if (noiseGptq > noiseNearest) {
+  if (!(noiseGptq <= noiseNearest)) {
     q.set(nearest.q);
     gptqDb = nearestDb;
   }

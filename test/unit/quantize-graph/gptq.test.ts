@@ -140,6 +140,22 @@ describe('GPTQ weight rounding', () => {
     }, 120_000);
   }
 
+  it('keeps nearest rounding for a weight row holding NaN (the rest of the layer is still solved)', async () => {
+    const model = layersModel();
+    const w1 = model.graph.initializers.find((v) => v.name === 'W1')!.initializer!;
+    const data = Float32Array.from(w1.asFloat32());
+    data[5] = Number.NaN; // output channel 0
+    model.graph.setInitializer(model.graph.initializers.find((v) => v.name === 'W1')!, Tensor.fromFloat32('W1', w1.dims, data));
+    const samples = PHOTOS.map((p) => ({ x: { data: photoTensor(p, 24, 24), dims: [1, 3, 24, 24] } }));
+    const options: QuantizeOptions = { weightOnly: true, calibration: samples, exclude: ['conv2', 'mm', 'gemm'], progress: false };
+    const codes = async (gptq: boolean): Promise<Int8Array> =>
+      (await quantize(model, { ...options, gptq })).model.graph.initializers.find((v) => v.name === 'W1_quantized')!.initializer!.asInt8();
+    const [nearest, solved] = [await codes(false), await codes(true)];
+    const perRow = 27;
+    expect(Array.from(solved.subarray(0, perRow))).toEqual(Array.from(nearest.subarray(0, perRow)));
+    expect(Array.from(solved.subarray(perRow))).not.toEqual(Array.from(nearest.subarray(perRow)));
+  });
+
   it('refuses GPTQ without data, with a one-shot iterator, or with a non-boolean', async () => {
     const model = layersModel();
     await expect(quantize(model, { weightOnly: true, gptq: true })).rejects.toMatchObject({
