@@ -286,11 +286,6 @@ void Plan::Build() {
       }
     }
   }
-  // Constant payloads now live in constants_ (and in packed vendor weights): drop the parsed copies.
-  for (ValueDesc& v : desc_.values) {
-    v.data.clear();
-    v.data.shrink_to_fit();
-  }
 }
 
 void Plan::Run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,

@@ -1,4 +1,5 @@
-// Conv: NHWC input [N, H, W, C], weights [O, KH, KW, C/group] (OHWI), optional bias [O], output [N, OH, OW, O].
+// Conv: NHWC input [N, H, W, C], weights [O, KH, KW, C/group] (OHWI; or [O, C/group, KH, KW] with weightLayout
+// 'OIHW'), optional bias [O], output [N, OH, OW, O].
 // float32 runs xnn_convolution2d_nhwc_f32. int8/uint8 runs XNNPACK qs8 (per-tensor weights) or qc8
 // (per-channel weights, axis 0), or oneDNN (backend 'onednn', see onednn_convolution.cc).
 // Attributes: group, strides, dilations, pads [t, l, b, r], activationMin / activationMax (fused clamp); int8 on

@@ -28,6 +28,12 @@ memory::dims WeightDims(const Window2D& g) {
   return {g.groups, g.oc / g.groups, g.c / g.groups, g.kh, g.kw};
 }
 
+// The layout of the plan's weights (OHWI, or OIHW with weightLayout 'OIHW'), grouped as WeightDims is.
+memory::format_tag WeightTag(const Window2D& g) {
+  if (g.weights_oihw) return g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw;
+  return g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi;
+}
+
 dnnl::convolution_forward::desc ConvDesc(const Window2D& g, const memory::desc& src, const memory::desc& wei,
                                          const memory::desc* bias, const memory::desc& dst) {
   const memory::dims strides{g.sh, g.sw}, dilates{g.dh - 1, g.dw - 1}, pad_l{g.pt, g.pl}, pad_r{g.pb, g.pr};
@@ -48,9 +54,7 @@ class OnednnConvolution final : public OnednnOp {
     memory::desc src_md({g.n, g.c, g.h, g.w}, act, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, act, memory::format_tag::nhwc);
     const memory::dims wdims = WeightDims(g);
-    const memory::format_tag wtag = g.weights_oihw
-                                        ? (g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw)
-                                        : (g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi);
+    const memory::format_tag wtag = WeightTag(g);
     memory::desc wei_any(wdims, memory::data_type::s8, memory::format_tag::any);
     memory::desc bias_md({g.oc}, memory::data_type::s32, memory::format_tag::a);
 
@@ -102,9 +106,7 @@ class OnednnFloatConvolution final : public OnednnOp {
     memory::desc src_md({g.n, g.c, g.h, g.w}, f32, memory::format_tag::nhwc);
     memory::desc dst_md({g.n, g.oc, g.oh, g.ow}, f32, memory::format_tag::nhwc);
     const memory::dims wdims = WeightDims(g);
-    const memory::format_tag wtag = g.weights_oihw
-                                        ? (g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw)
-                                        : (g.groups == 1 ? memory::format_tag::ohwi : memory::format_tag::gohwi);
+    const memory::format_tag wtag = WeightTag(g);
     memory::desc wei_any(wdims, f32, memory::format_tag::any);
     memory::desc bias_md({g.oc}, f32, memory::format_tag::a);
     dnnl::primitive_attr attr;
