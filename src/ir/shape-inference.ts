@@ -109,6 +109,16 @@ function productDims(dims: readonly Dim[]): Dim {
 }
 
 /** Numpy-style broadcast of shapes; null where it cannot be decided. */
+/**
+ * The padding auto_pad SAME_UPPER / SAME_LOWER puts around one spatial axis of a Conv or pooling window so that it
+ * produces `outLen` outputs: [before, after], the odd pixel after (UPPER) or before (LOWER).
+ */
+export function samePads(autoPad: 'SAME_UPPER' | 'SAME_LOWER', inLen: number, outLen: number, kernel: number, stride: number, dilation: number): [number, number] {
+  const total = Math.max(0, (outLen - 1) * stride + (kernel - 1) * dilation + 1 - inLen);
+  const before = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+  return [before, total - before];
+}
+
 export function broadcastShapes(shapes: readonly (readonly Dim[])[]): Dim[] | undefined {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: Dim[] = [];

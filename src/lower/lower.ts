@@ -17,7 +17,7 @@ import type { FusedActivation } from '../passes/tag-activations.js';
 import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType, type PlanTypedArray } from '../runtime/plan.js';
 import { broadcastShapes } from '../runtime/reference/tensor.js';
 import { planDType, PlanBuilder, permute, staticShape, tensorData, TO_NHWC, transposeData, type Layout } from './builder.js';
-import { inferShapes } from '../ir/shape-inference.js';
+import { inferShapes, samePads } from '../ir/shape-inference.js';
 import { evaluateNode } from '../ir/evaluate.js';
 import type { Tensor as IrTensor } from '../ir/tensor.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
@@ -753,9 +753,9 @@ export class Lowering {
     const [ih, iw] = [xs[2], xs[3]];
     const [oh, ow] = [ys[2], ys[3]];
     if (op !== 'ConvTranspose' && (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER')) {
-      const total = [0, 1].map((d) => Math.max(0, ((d === 0 ? oh : ow) - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - (d === 0 ? ih : iw)));
-      const begin = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
-      pads = [begin[0], begin[1], total[0] - begin[0], total[1] - begin[1]];
+      const [top, bottom] = samePads(autoPad, ih, oh, kernel[0], strides[0], dilations[0]);
+      const [left, right] = samePads(autoPad, iw, ow, kernel[1], strides[1], dilations[1]);
+      pads = [top, left, bottom, right];
     } else if (autoPad === 'VALID') {
       pads = [0, 0, 0, 0];
     }

@@ -64,7 +64,7 @@ export async function passOverData(
 }
 
 /** An activation's calibrated parameters, following pass-through ties (a MaxPool's output → its input). */
-export function resolveQParams(name: string, plan: QdqPlan, qparams: ReadonlyMap<string, ActivationQParams>): ActivationQParams | undefined {
+export function resolveQParams(name: string, plan: Pick<QdqPlan, 'ties'>, qparams: ReadonlyMap<string, ActivationQParams>): ActivationQParams | undefined {
   let n: string | undefined = name;
   for (let hops = 0; n !== undefined && hops < 1000; hops++) {
     const p = qparams.get(n);

@@ -14,6 +14,7 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
+import { transposeData } from '../lower/builder.js';
 import { DataType } from '../onnx/dtype.js';
 import type { PrecomputedWeight } from './gptq.js';
 import { weightCodes, type NodeRole, type SkippedNode, type TensorReport } from './qdq.js';
@@ -38,18 +39,6 @@ export interface DynamicResult {
   quantizedNodes: number;
 }
 
-function transpose2d(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
-  return out;
-}
-
-function transposeCodes<T extends Int8Array | Uint8Array>(q: T, rows: number, cols: number): T {
-  const out = new (q.constructor as new (n: number) => T)(q.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = q[r * cols + c];
-  return out;
-}
-
 /** Why a node cannot be quantized dynamically, or undefined. */
 function reject(n: Node, g: Graph): string | undefined {
   const x = n.input(0);
@@ -65,9 +54,16 @@ function reject(n: Node, g: Graph): string | undefined {
   return undefined;
 }
 
-/** Whether quantizeDynamic() will take node `n` (op type selected, not excluded, a constant 2-D weight). */
+/** Why quantizeDynamic() leaves a MatMul/Gemm `n` in fp32 (op type not selected, excluded, rejected), or undefined. */
+function skipReason(n: Node, g: Graph, options: DynamicOptions): string | undefined {
+  if (!options.opTypes.has(n.opType)) return 'op type not selected';
+  if (options.exclude.has(n.name)) return 'excluded';
+  return reject(n, g);
+}
+
+/** Whether quantizeDynamic() will take node `n`. */
 function selected(n: Node, g: Graph, options: DynamicOptions): boolean {
-  return (n.domain === '' || n.domain === 'ai.onnx') && DYNAMIC_OP_TYPES.includes(n.opType) && options.opTypes.has(n.opType) && !options.exclude.has(n.name) && !reject(n, g);
+  return (n.domain === '' || n.domain === 'ai.onnx') && DYNAMIC_OP_TYPES.includes(n.opType) && skipReason(n, g, options) === undefined;
 }
 
 /**
@@ -101,15 +97,7 @@ export function quantizeDynamic(model: Model, options: DynamicOptions): DynamicR
       continue;
     }
     const id = n.name || n.id;
-    if (!options.opTypes.has(n.opType)) {
-      skipped.push({ node: id, opType: n.opType, reason: 'op type not selected' });
-      continue;
-    }
-    if (options.exclude.has(n.name)) {
-      skipped.push({ node: id, opType: n.opType, reason: 'excluded' });
-      continue;
-    }
-    const why = reject(n, g);
+    const why = skipReason(n, g, options);
     if (why) {
       skipped.push({ node: id, opType: n.opType, reason: why });
       continue;
@@ -124,11 +112,11 @@ export function quantizeDynamic(model: Model, options: DynamicOptions): DynamicR
     const key = `${wv.name}|${transB}`;
     let wq = weights.get(key);
     if (!wq) {
-      const w = transB === 1 ? transpose2d(wt.asFloat32(), wt.dims[0], wt.dims[1]) : wt.asFloat32();
+      const w = transB === 1 ? transposeData(wt.asFloat32(), wt.dims, [1, 0]) : wt.asFloat32();
       const axis = options.perChannel ? 1 : undefined;
       // GPTQ's codes are in the weight's own layout ([N, K] with transB): bring them to [K, N] as the weight.
       const pre = options.precomputed?.get(wv.name);
-      const precomputed = pre && transB === 1 ? new Map([[wv.name, { ...pre, q: transposeCodes(pre.q, N, K), axis: pre.axis === undefined ? undefined : 1 }]]) : options.precomputed;
+      const precomputed = pre && transB === 1 ? new Map([[wv.name, { ...pre, q: transposeData(pre.q, [N, K], [1, 0]), axis: pre.axis === undefined ? undefined : 1 }]]) : options.precomputed;
       const { q, scale, zeroPoint } = weightCodes(w, [K, N], axis, options.weightType, undefined, { reduceRange: options.reduceRange, precomputed }, wv.name);
       const elem = options.weightType === 'int8' ? DataType.INT8 : DataType.UINT8;
       const qv = g.addInitializer(new Tensor({ name: `${wv.name}_quantized`, dtype: elem, dims: [K, N], data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));

@@ -26,11 +26,17 @@ import { createProgress, type ProgressOptions } from '../calibration/progress.js
 import { OctetError } from '../errors.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
+import { samePads } from '../ir/shape-inference.js';
 import { loadModel, serializeModel } from '../onnx/io.js';
 import type { CalibrationData } from './calibrate.js';
 import { passOverData, resolveQParams } from './data-pass.js';
 import type { CalibrationExecutor, CalibrationTensor, ExecutorFactory } from './executor.js';
-import { quantizeWeight, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
+import { quantizeWeight, weightFloorForBias, type ActivationQParams, type QdqOptions, type QdqPlan } from './qdq.js';
+
+/** What GPTQ reads of a static plan: the weighted roles, and the ties that lead an input to its qparams. */
+export type GptqPlan = Pick<QdqPlan, 'roles' | 'ties'>;
+/** What GPTQ reads of the QDQ options: weight-only (no bias floor), per-weight dtype overrides, 7-bit weights. */
+export type GptqQdqOptions = Pick<QdqOptions, 'weightOnly' | 'overrides' | 'reduceRange'>;
 
 export interface GptqOptions {
   maxSamples?: number;
@@ -102,7 +108,7 @@ interface Target {
   count: number;
 }
 
-function targetsOf(model: Model, plan: QdqPlan, qparams: ReadonlyMap<string, ActivationQParams>, options: QdqOptions, skipped: GptqResult['skipped']): Target[] {
+function targetsOf(model: Model, plan: GptqPlan, qparams: ReadonlyMap<string, ActivationQParams>, options: GptqQdqOptions, skipped: GptqResult['skipped']): Target[] {
   const g = model.graph;
   const out: Target[] = [];
   for (const role of plan.roles) {
@@ -120,7 +126,7 @@ function targetsOf(model: Model, plan: QdqPlan, qparams: ReadonlyMap<string, Act
       continue;
     }
     const dtype = options.overrides.get(wv.name)?.dtype ?? 'int8';
-    const inputScale = options.weightOnly || !role.activationSlots.includes(0) ? undefined : resolveScale(xv.name, plan, qparams);
+    const inputScale = options.weightOnly || !role.activationSlots.includes(0) ? undefined : resolveQParams(xv.name, plan, qparams)?.scale;
     const b = role.biasSlot !== undefined && inputScale !== undefined ? g.constantOf(n.input(role.biasSlot)) : undefined;
     const floor = b ? weightFloorForBias(b.toFloat32(), inputScale!) : undefined;
     const base = { node: n, weight: wv.name, input: xv.name, axis: slot.axis, dtype, floor, h: [] as Float64Array[], count: 0 };
@@ -184,10 +190,6 @@ function targetsOf(model: Model, plan: QdqPlan, qparams: ReadonlyMap<string, Act
   return out;
 }
 
-function resolveScale(name: string, plan: QdqPlan, qparams: ReadonlyMap<string, ActivationQParams>): number | undefined {
-  return resolveQParams(name, plan, qparams)?.scale;
-}
-
 function asFloat(t: CalibrationTensor, what: string): Float32Array {
   const d = t.data;
   if (d instanceof Float32Array) return d;
@@ -219,19 +221,18 @@ function accumulate(t: Target, x: Float32Array, dims: readonly number[], maxPosi
     const kw = t.kernel[spatial - 1];
     const [sh, sw] = spatial === 2 ? t.strides : [1, t.strides[0]];
     const [dh, dw] = spatial === 2 ? t.dilations : [1, t.dilations[0]];
-    const outSize = (len: number, kk: number, s: number, d: number, p0: number, p1: number, axis: number): [number, number] => {
+    /** Outputs along one axis and the padding before its first window. */
+    const outSize = (len: number, kk: number, s: number, d: number, p0: number, p1: number): [number, number] => {
       const eff = (kk - 1) * d + 1;
       if (t.autoPad === 'VALID') return [Math.floor((len - eff) / s) + 1, 0];
       if (t.autoPad === 'SAME_UPPER' || t.autoPad === 'SAME_LOWER') {
         const o = Math.ceil(len / s);
-        const total = Math.max(0, (o - 1) * s + eff - len);
-        return [o, t.autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2)];
+        return [o, samePads(t.autoPad, len, o, kk, s, d)[0]];
       }
-      void axis;
       return [Math.floor((len + p0 + p1 - eff) / s) + 1, p0];
     };
-    const [oh, ph] = spatial === 2 ? outSize(inH, kh, sh, dh, t.pads[0], t.pads[2], 0) : [1, 0];
-    const [ow, pw] = spatial === 2 ? outSize(inW, kw, sw, dw, t.pads[1], t.pads[3], 1) : outSize(inW, kw, sw, dw, t.pads[0], t.pads[1], 0);
+    const [oh, ph] = spatial === 2 ? outSize(inH, kh, sh, dh, t.pads[0], t.pads[2]) : [1, 0];
+    const [ow, pw] = spatial === 2 ? outSize(inW, kw, sw, dw, t.pads[1], t.pads[3]) : outSize(inW, kw, sw, dw, t.pads[0], t.pads[1]);
     positions = n * oh * ow;
     patch = (p, g, col) => {
       const b = Math.floor(p / (oh * ow));
@@ -359,7 +360,7 @@ function quadratic(h: Float64Array, d: Float64Array, k: number): number {
 const db = (signal: number, noise: number): number => (noise <= 0 ? Infinity : 10 * Math.log10(signal / noise));
 
 /** Solves one layer: the codes, in the weight's layout, and the proxy SQNRs. */
-function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn: (m: string) => void): { pre: PrecomputedWeight; nearestDb: number; gptqDb: number } {
+function solve(model: Model, t: Target, options: GptqQdqOptions, damp: number, warn: (m: string) => void): { pre: PrecomputedWeight; nearestDb: number; gptqDb: number } {
   const w = model.graph.constantOf(model.graph.values.get(t.weight))!;
   const data = w.asFloat32();
   const nearest = quantizeWeight(data, w.dims, t.axis, t.dtype, t.floor, options.reduceRange);
@@ -460,9 +461,9 @@ function solve(model: Model, t: Target, options: QdqOptions, damp: number, warn:
  */
 export async function gptqWeights(
   model: Model,
-  plan: QdqPlan,
+  plan: GptqPlan,
   qparams: ReadonlyMap<string, ActivationQParams>,
-  qdqOptions: QdqOptions,
+  qdqOptions: GptqQdqOptions,
   data: CalibrationData,
   factory: ExecutorFactory,
   options: GptqOptions = {},
@@ -502,4 +503,3 @@ export async function gptqWeights(
   return { weights, layers, skipped, samples };
 }
 
-export type { NodeRole };

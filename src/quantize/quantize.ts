@@ -30,7 +30,7 @@ import { DYNAMIC_OP_TYPES, dynamicRoles, quantizeDynamic, type DynamicOptions } 
 import { gptqWeights, type GptqLayer, type GptqResult } from './gptq.js';
 import { getDefaultExecutorFactory, type CalibrationExecutor, type CalibrationSample, type ExecutorFactory } from './executor.js';
 import { detectQuantized } from './ingest.js';
-import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type QdqPlan, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
+import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
 import { toQOperator } from './qoperator.js';
 
 export interface QuantizeOptions {
@@ -355,8 +355,8 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       if (o.calibration === undefined) throw new OctetError('ERR_OCTET_CALIBRATION', 'GPTQ needs calibration data: pass options.calibration (a folder or an iterable of samples)');
       const roles = dynamicRoles(m, dynamicOptions);
       const weightType = dynamicOptions.weightType;
-      const plan = { roles, activations: [], ties: new Map(), skipped: [], notes: [] } as unknown as QdqPlan;
-      const asWeights = { weightOnly: true, overrides: new Map(roles.map((r) => [r.node.input(1)!.name, { dtype: weightType }])), reduceRange: dynamicOptions.reduceRange } as unknown as QdqOptions;
+      const plan = { roles, ties: new Map<string, string>() };
+      const asWeights = { weightOnly: true, overrides: new Map(roles.map((r) => [r.node.input(1)!.name, { dtype: weightType }])), reduceRange: dynamicOptions.reduceRange };
       const factory = (await getExecutor()) as ExecutorFactory;
       gptq = await gptqWeights(m, plan, new Map(), asWeights, openData(), factory, { maxSamples: o.maxSamples, progress: o.progress, onWarning: warn });
       dynamicOptions.precomputed = gptq.weights;
