@@ -13,7 +13,7 @@ import { invalidParameterError } from '../errors.js';
 import { resolveAxis } from './granularity.js';
 import { MIN_SCALE, qRange, type QuantDType } from './qparams.js';
 
-export type QuantizedArray = Int8Array | Uint8Array | Int32Array;
+export type QuantizedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array;
 
 export interface AffineOptions {
   /** Axis of the per-axis scales (negative counts from the end). Default 1, as ONNX. Ignored per tensor. */
@@ -92,11 +92,13 @@ function prepare(
 function outputArray(dtype: QuantDType, n: number): QuantizedArray {
   if (dtype === 'int8') return new Int8Array(n);
   if (dtype === 'uint8') return new Uint8Array(n);
+  if (dtype === 'int16') return new Int16Array(n);
+  if (dtype === 'uint16') return new Uint16Array(n);
   return new Int32Array(n);
 }
 
 /**
- * quantizeAffine(x, scale, zeroPoint, dtype, options?) → Int8Array | Uint8Array | Int32Array.
+ * quantizeAffine(x, scale, zeroPoint, dtype, options?) → Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array.
  * Per tensor when `scale` is a number; per axis (ONNX QuantizeLinear with `axis`) when it is a Float32Array,
  * with `options.shape` required and `zeroPoint` an array (or undefined for zeros).
  */
@@ -135,7 +137,7 @@ export function quantizeAffine(
 
 /**
  * dequantizeAffine(q, scale, zeroPoint, options?) → Float32Array: r = (q − Z)·S (ONNX DequantizeLinear).
- * The type (int8, uint8, int32) is that of `q`.
+ * The type (int8, uint8, int16, uint16, int32) is that of `q`.
  */
 export function dequantizeAffine(
   q: QuantizedArray,
@@ -144,8 +146,13 @@ export function dequantizeAffine(
   options: AffineOptions = {},
 ): Float32Array {
   const dtype: QuantDType | undefined =
-    q instanceof Int8Array ? 'int8' : q instanceof Uint8Array ? 'uint8' : q instanceof Int32Array ? 'int32' : undefined;
-  if (dtype === undefined) throw invalidParameterError('q', 'Int8Array, Uint8Array or Int32Array', q);
+    q instanceof Int8Array ? 'int8'
+    : q instanceof Uint8Array ? 'uint8'
+    : q instanceof Int16Array ? 'int16'
+    : q instanceof Uint16Array ? 'uint16'
+    : q instanceof Int32Array ? 'int32'
+    : undefined;
+  if (dtype === undefined) throw invalidParameterError('q', 'Int8Array, Uint8Array, Int16Array, Uint16Array or Int32Array', q);
   const { qmin, qmax } = qRange(dtype);
   const { layout, scales, zeroPoints } = prepare(q.length, scale, zeroPoint ?? (typeof scale === 'number' ? 0 : undefined), qmin, qmax, options);
   const out = new Float32Array(q.length);
@@ -155,7 +162,7 @@ export function dequantizeAffine(
     for (let c = 0; c < channels; c++) {
       const s = scales[c];
       const z = zeroPoints[c];
-      // (q − Z) is exact in int32 for 8-bit types; for int32 data it is rounded to float32 first, as onnxruntime does.
+      // (q − Z) is exact in float32 for 8- and 16-bit types; for int32 data it is rounded to float32 first, as onnxruntime does.
       for (const end = i + inner; i < end; i++) out[i] = Math.fround(q[i] - z) * s;
     }
   }

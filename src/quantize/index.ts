@@ -7,6 +7,7 @@ export {
   MIN_SCALE,
   qRange,
   QUANT_DTYPES,
+  ACTIVATION_DTYPES,
   symmetricZeroPoint,
   type AffineQParams,
   type ChooseQParamsOptions,
@@ -14,6 +15,7 @@ export {
   type QRange,
   type QRangeOptions,
   type QuantDType,
+  type ActivationDType,
 } from './qparams.js';
 export { QuantSpec, type QuantSpecOptions } from './spec.js';
 export { dequantizeAffine, quantizeAffine, quantizeBias, type AffineOptions, type QuantizedArray, type QuantizedBias } from './affine.js';

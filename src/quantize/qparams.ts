@@ -4,8 +4,8 @@
  *
  *   q = clamp(round(r / S) + Z, qmin, qmax)      r ≈ (q − Z) · S
  *   asymmetric: S = (β − α) / (qmax − qmin),  Z = qmin − round(α / S)
- *   symmetric:  S = max(|α|, |β|) / h,        Z = the middle code (0 for int8, 128 for uint8),
- *               h = min(qmax − Z, Z − qmin)  (127 for int8 and uint8, 63 with reduceRange)
+ *   symmetric:  S = max(|α|, |β|) / h,        Z = the middle code (0 signed, 128 uint8, 32768 uint16),
+ *               h = min(qmax − Z, Z − qmin)  (127 for 8 bits, 32767 for 16 bits, 63 with reduceRange)
  *
  * The range is first widened to include 0 (α ≤ 0 ≤ β) so that real zero is exactly a code: padding, ReLU
  * outputs and zero-initialised values stay exact. The symmetric scale divides by h = 127, not by 127.5 as
@@ -19,9 +19,19 @@
  */
 import { invalidParameterError } from '../errors.js';
 
-export type QuantDType = 'int8' | 'uint8' | 'int32';
+export type QuantDType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32';
 
-export const QUANT_DTYPES: readonly QuantDType[] = ['int8', 'uint8', 'int32'];
+export const QUANT_DTYPES: readonly QuantDType[] = ['int8', 'uint8', 'int16', 'uint16', 'int32'];
+
+/** Types an activation can be quantized to: 8-bit, or 16-bit (A16W8: QuantizeLinear/DequantizeLinear at opset 21). */
+export type ActivationDType = 'int8' | 'uint8' | 'int16' | 'uint16';
+
+export const ACTIVATION_DTYPES: readonly ActivationDType[] = ['int8', 'uint8', 'int16', 'uint16'];
+
+/** Whether `dtype` is one of the 16-bit activation types. */
+export function is16Bit(dtype: string): dtype is 'int16' | 'uint16' {
+  return dtype === 'int16' || dtype === 'uint16';
+}
 
 /** Smallest scale chosen: FLT_MIN, the smallest normal float32. */
 export const MIN_SCALE = 2 ** -126;
@@ -29,7 +39,7 @@ export const MIN_SCALE = 2 ** -126;
 export interface QRangeOptions {
   /**
    * Drop the lowest code so that the range is symmetric about its middle: int8 [−127, 127],
-   * uint8 [1, 255], int32 [−(2^31 − 1), 2^31 − 1]. Default false.
+   * uint8 [1, 255], int16 [−32767, 32767], uint16 [1, 65535], int32 [−(2^31 − 1), 2^31 − 1]. Default false.
    */
   narrow?: boolean;
   /**
@@ -57,17 +67,19 @@ export function qRange(dtype: QuantDType, options: QRangeOptions = {}): QRange {
     case 'uint8':
       [qmin, qmax] = reduce ? [0, 127] : [0, 255];
       break;
+    case 'int16':
+    case 'uint16':
     case 'int32':
-      if (reduce) throw invalidParameterError('reduceRange', 'false (int32 has no reduced range)', true, true);
-      [qmin, qmax] = [-2147483648, 2147483647];
+      if (reduce) throw invalidParameterError('reduceRange', `false (${dtype} has no reduced range)`, true, true);
+      [qmin, qmax] = dtype === 'int16' ? [-32768, 32767] : dtype === 'uint16' ? [0, 65535] : [-2147483648, 2147483647];
       break;
     default:
-      throw invalidParameterError('dtype', "one of 'int8', 'uint8', 'int32'", dtype, typeof dtype === 'string');
+      throw invalidParameterError('dtype', "one of 'int8', 'uint8', 'int16', 'uint16', 'int32'", dtype, typeof dtype === 'string');
   }
   return { qmin: narrow ? qmin + 1 : qmin, qmax };
 }
 
-/** The code a symmetric scheme centres on: 0 for signed types, the middle code (128) for uint8. */
+/** The code a symmetric scheme centres on: 0 for signed types, the middle code (128 for uint8, 32768 for uint16). */
 export function symmetricZeroPoint(range: QRange): number {
   // Half-way between qmin and qmax, rounded up: int8 [-128,127] → 0, uint8 [0,255] → 128, narrow uint8 → 128.
   return Math.ceil((range.qmin + range.qmax) / 2) | 0; // | 0: never -0
@@ -125,13 +137,13 @@ export interface ResolvedQParamsOptions {
 
 export function resolveQParamsOptions(options: ChooseQParamsOptions = {}, prefix = ''): ResolvedQParamsOptions {
   const dtype = options.dtype ?? 'int8';
-  if (!['int8', 'uint8', 'int32'].includes(dtype as string)) {
-    throw invalidParameterError(`${prefix}dtype`, "one of 'int8', 'uint8', 'int32'", dtype, typeof dtype === 'string');
+  if (!QUANT_DTYPES.includes(dtype)) {
+    throw invalidParameterError(`${prefix}dtype`, "one of 'int8', 'uint8', 'int16', 'uint16', 'int32'", dtype, typeof dtype === 'string');
   }
   const symmetric = expectBoolean(`${prefix}symmetric`, options.symmetric);
   const narrow = expectBoolean(`${prefix}narrow`, options.narrow);
   const reduceRange = expectBoolean(`${prefix}reduceRange`, options.reduceRange);
-  if (reduceRange && dtype === 'int32') throw invalidParameterError(`${prefix}reduceRange`, 'false (int32 has no reduced range)', true, true);
+  if (reduceRange && dtype !== 'int8' && dtype !== 'uint8') throw invalidParameterError(`${prefix}reduceRange`, `false (${dtype} has no reduced range)`, true, true);
   const { qmin, qmax } = qRange(dtype, { narrow, reduceRange });
   return { dtype, symmetric, narrow, reduceRange, qmin, qmax };
 }

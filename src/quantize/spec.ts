@@ -14,6 +14,7 @@ import {
   resolveQParamsOptions,
   type AffineQParams,
   type PerAxisQParams,
+  type ActivationDType,
   type QuantDType,
   type ResolvedQParamsOptions,
   chooseQParams,
@@ -75,7 +76,7 @@ export class QuantSpec {
   }
 
   /** Activations as DESIGN.md has them: asymmetric, per tensor. */
-  static activations(dtype: 'int8' | 'uint8' = 'uint8', options: Omit<QuantSpecOptions, 'dtype' | 'granularity'> = {}): QuantSpec {
+  static activations(dtype: ActivationDType = 'uint8', options: Omit<QuantSpecOptions, 'dtype' | 'granularity'> = {}): QuantSpec {
     return new QuantSpec({ dtype, symmetric: false, ...options, granularity: perTensor() });
   }
 

@@ -58,7 +58,7 @@ describe('createObserver: invalid arguments', () => {
       new RangeError("Expected 'per-tensor' or 'per-axis' for granularity.kind but received 'per-channel' of type string"),
     );
     expect(() => createObserver('entropy', { dtype: 'int4' as never })).toThrow(
-      new RangeError("Expected one of 'int8', 'uint8', 'int32' for dtype but received 'int4' of type string"),
+      new RangeError("Expected one of 'int8', 'uint8', 'int16', 'uint16', 'int32' for dtype but received 'int4' of type string"),
     );
     expect(() => createObserver('mse', { reduceRange: 'yes' as never })).toThrow(new TypeError("Expected boolean for reduceRange but received 'yes' of type string"));
   });

@@ -34,11 +34,12 @@ describe('quantizeAffine / dequantizeAffine: invalid arguments', () => {
     expect(() => quantizeAffine(x, 1, 128, 'int8')).toThrow(new RangeError('Expected integer between -128 and 127 for zeroPoint but received 128 of type number'));
     expect(() => quantizeAffine(x, 1, -1, 'uint8')).toThrow(new RangeError('Expected integer between 0 and 255 for zeroPoint but received -1 of type number'));
     expect(() => quantizeAffine(x, 1, 0.5, 'int8')).toThrow(new RangeError('Expected integer between -128 and 127 for zeroPoint but received 0.5 of type number'));
-    expect(() => quantizeAffine(x, 1, 0, 'int16' as QuantDType)).toThrow(
-      new RangeError("Expected one of 'int8', 'uint8', 'int32' for dtype but received 'int16' of type string"),
+    expect(() => quantizeAffine(x, 1, 0, 'int4' as QuantDType)).toThrow(
+      new RangeError("Expected one of 'int8', 'uint8', 'int16', 'uint16', 'int32' for dtype but received 'int4' of type string"),
     );
-    expect(() => dequantizeAffine(new Uint16Array(3) as never, 1, 0)).toThrow(
-      new TypeError('Expected Int8Array, Uint8Array or Int32Array for q but received Uint16Array of length 3'),
+    expect(() => quantizeAffine(x, 1, 70000, 'uint16')).toThrow(new RangeError('Expected integer between 0 and 65535 for zeroPoint but received 70000 of type number'));
+    expect(() => dequantizeAffine(new Uint32Array(3) as never, 1, 0)).toThrow(
+      new TypeError('Expected Int8Array, Uint8Array, Int16Array, Uint16Array or Int32Array for q but received Uint32Array of length 3'),
     );
   });
 
@@ -88,7 +89,7 @@ describe('quantizeAffine: ONNX QuantizeLinear semantics', () => {
 
   it('round trip: error ≤ scale/2 inside the range for every type and scheme', () => {
     const x = randomFloats(10_000, 3, -2.7, 5.3);
-    for (const dtype of ['int8', 'uint8'] as const) {
+    for (const dtype of ['int8', 'uint8', 'int16', 'uint16'] as const) {
       for (const symmetric of [false, true]) {
         const { scale, zeroPoint } = chooseQParams(-2.7, 5.3, { dtype, symmetric });
         const q = quantizeAffine(x, scale, zeroPoint, dtype);

@@ -23,7 +23,7 @@ describe('chooseQParams: invalid arguments', () => {
 
   it('rejects unknown dtypes and non-boolean flags', () => {
     expect(() => chooseQParams(0, 1, { dtype: 'int4' as QuantDType })).toThrow(
-      new RangeError("Expected one of 'int8', 'uint8', 'int32' for dtype but received 'int4' of type string"),
+      new RangeError("Expected one of 'int8', 'uint8', 'int16', 'uint16', 'int32' for dtype but received 'int4' of type string"),
     );
     expect(() => chooseQParams(0, 1, { symmetric: 'yes' as unknown as boolean })).toThrow(
       new TypeError("Expected boolean for symmetric but received 'yes' of type string"),
@@ -59,6 +59,11 @@ describe('qRange', () => {
     expect(qRange('uint8')).toEqual({ qmin: 0, qmax: 255 });
     expect(qRange('uint8', { narrow: true })).toEqual({ qmin: 1, qmax: 255 });
     expect(qRange('uint8', { reduceRange: true })).toEqual({ qmin: 0, qmax: 127 });
+    expect(qRange('int16')).toEqual({ qmin: -32768, qmax: 32767 });
+    expect(qRange('int16', { narrow: true })).toEqual({ qmin: -32767, qmax: 32767 });
+    expect(qRange('uint16')).toEqual({ qmin: 0, qmax: 65535 });
+    expect(qRange('uint16', { narrow: true })).toEqual({ qmin: 1, qmax: 65535 });
+    expect(() => qRange('uint16', { reduceRange: true })).toThrow(new RangeError('Expected false (uint16 has no reduced range) for reduceRange but received true of type boolean'));
     expect(qRange('int32')).toEqual({ qmin: -2147483648, qmax: 2147483647 });
     expect(qRange('int32', { narrow: true })).toEqual({ qmin: -2147483647, qmax: 2147483647 });
   });
@@ -72,9 +77,10 @@ function q1(r: number, scale: number, zp: number, qmin: number, qmax: number): n
 }
 
 const CASES: ChooseQParamsOptions[] = [];
-for (const dtype of ['int8', 'uint8'] as const)
+for (const dtype of ['int8', 'uint8', 'int16', 'uint16'] as const)
   for (const symmetric of [false, true])
-    for (const narrow of [false, true]) for (const reduceRange of [false, true]) CASES.push({ dtype, symmetric, narrow, reduceRange });
+    for (const narrow of [false, true])
+      for (const reduceRange of dtype.endsWith('16') ? [false] : [false, true]) CASES.push({ dtype, symmetric, narrow, reduceRange });
 
 describe('chooseQParams: properties', () => {
   const next = rng(7);
@@ -111,7 +117,8 @@ describe('chooseQParams: properties', () => {
           expect(Math.abs(back - r)).toBeLessThanOrEqual(scale / 2 + Math.abs(r) * 1e-6);
         }
         if (o.symmetric) {
-          expect(zeroPoint).toBe(o.dtype === 'int8' ? 0 : 128 - (o.reduceRange ? 64 : 0));
+          const middle = { int8: 0, int16: 0, uint8: o.reduceRange ? 64 : 128, uint16: 32768 }[o.dtype as 'int8'];
+          expect(zeroPoint).toBe(middle);
         }
       }
     });
@@ -198,7 +205,7 @@ describe('QuantSpec: invalid arguments', () => {
 
   it('rejects bad types and inconsistent combinations', () => {
     expect(() => new QuantSpec({ dtype: 'float8' as QuantDType })).toThrow(
-      new RangeError("Expected one of 'int8', 'uint8', 'int32' for dtype but received 'float8' of type string"),
+      new RangeError("Expected one of 'int8', 'uint8', 'int16', 'uint16', 'int32' for dtype but received 'float8' of type string"),
     );
     expect(() => new QuantSpec({ dtype: 'int32' })).toThrow(
       new RangeError('Expected true (int32 is for biases, whose zero point is 0) for symmetric but received undefined'),
