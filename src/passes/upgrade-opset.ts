@@ -23,9 +23,10 @@
 import { DataType, dataTypeName } from '../onnx/dtype.js';
 import { OnnxError } from '../onnx/errors.js';
 import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
-import { isDefaultDomain, type Pass, type PassContext } from './pass.js';
+import { allGraphs, isDefaultDomain, type Pass, type PassContext } from './pass.js';
 
 const REMOVED = new Set(['ATen', 'Affine', 'ConstantFill', 'Crop', 'DynamicSlice', 'GRUUnit', 'GivenTensorFill', 'ImageScaler', 'ParametricSoftplus', 'Scale', 'ScaledTanh', 'ThresholdedRelu-experimental']);
 
@@ -203,4 +204,61 @@ function rewriteNode(node: Node, graph: Graph, from: number): string | undefined
     default:
       return undefined;
   }
+}
+
+/** Reductions whose `axes` moved from an attribute to input 1 at opset 18 (ReduceSum's moved at 13). */
+const REDUCE_AXES_18 = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
+
+/**
+ * Raises a model at opset 13..20 to opset 21 (the first whose QuantizeLinear/DequantizeLinear take int16 and
+ * uint16), in every graph, rewriting what a valid model could observe:
+ *   Reduce* (< 18, not ReduceSum): `axes` attribute -> int64 input 1.
+ *   Split (< 18) without a `split` input: `num_outputs` = its output count (18 requires one of the two).
+ *   RoiAlign (< 16) without `coordinate_transformation_mode`: 'output_half_pixel', its meaning before 16.
+ *   GridSample (< 20): mode 'bilinear' -> 'linear', 'bicubic' -> 'cubic'.
+ * GroupNormalization-18 (its scale and bias changed meaning at 21) and DFT (< 20, axis became an input) are
+ * refused with an OnnxError naming the node, before anything is rewritten. The IR version becomes at least 10 (the one of opset 21).
+ * Returns one line per rewrite plus a summary line; nothing when the model is already at 21 or above.
+ */
+export function raiseOpsetTo21(model: Model): string[] {
+  const from = model.opsetVersion('') ?? 0;
+  if (from >= 21) return [];
+  if (from < 13) throw new OnnxError(`Cannot raise opset ${from} to 21: upgrade it to 13 first (canonicalize)`);
+  const changes: string[] = [];
+  // Refusals first, so that a refused model is left as it was.
+  for (const graph of allGraphs(model)) {
+    for (const node of graph.nodes) {
+      const op = node.opType;
+      if (isDefaultDomain(node.domain) && ((op === 'GroupNormalization' && from >= 18) || (op === 'DFT' && from < 20))) {
+        throw new OnnxError(`Node ${node.label}: ${op} changed meaning before opset 21 and is not rewritten; the model cannot be raised to opset 21`, { node: node.id });
+      }
+    }
+  }
+  for (const graph of allGraphs(model)) {
+    for (const node of [...graph.nodes]) {
+      if (!isDefaultDomain(node.domain)) continue;
+      const op = node.opType;
+      if (REDUCE_AXES_18.has(op) && from < 18 && node.hasAttr('axes')) {
+        const axes = node.getInts('axes');
+        node.removeAttr('axes');
+        node.setInput(1, int64s(graph, base(node, 'axes'), axes));
+        changes.push(`${node.label}: axes [${axes.join(', ')}] attribute -> input`);
+      } else if (op === 'Split' && from < 18 && !node.input(1) && !node.hasAttr('num_outputs')) {
+        node.setInt('num_outputs', node.outputs.length);
+        changes.push(`${node.label}: num_outputs ${node.outputs.length}`);
+      } else if (op === 'RoiAlign' && from < 16 && !node.hasAttr('coordinate_transformation_mode')) {
+        node.setString('coordinate_transformation_mode', 'output_half_pixel');
+        changes.push(`${node.label}: coordinate_transformation_mode 'output_half_pixel' (RoiAlign-10's behaviour)`);
+      } else if (op === 'GridSample' && from < 20) {
+        const mode = node.getString('mode', 'bilinear');
+        const renamed = mode === 'bilinear' ? 'linear' : mode === 'bicubic' ? 'cubic' : mode;
+        node.setString('mode', renamed);
+        changes.push(`${node.label}: mode '${mode}' -> '${renamed}'`);
+      }
+    }
+  }
+  model.setOpsetVersion('', 21);
+  if (model.irVersion < 10) model.irVersion = 10;
+  changes.push(`opset ${from} -> 21`);
+  return changes;
 }

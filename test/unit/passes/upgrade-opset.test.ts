@@ -6,6 +6,7 @@ import { OnnxError } from '../../../src/onnx/errors.js';
 import { saveModel, loadModel } from '../../../src/onnx/io.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { canonicalize } from '../../../src/passes/manager.js';
+import { raiseOpsetTo21 } from '../../../src/passes/upgrade-opset.js';
 import { float, input, int, ints, newModel, output, randomInput, str } from '../onnx/helpers/build.js';
 import { realModel } from '../onnx/helpers/onnx.js';
 import { compareModels, ort } from '../onnx/helpers/ort.js';
@@ -103,4 +104,76 @@ describe('upgrade-opset', () => {
       for (const err of Object.values(errors)) expect(err).toBe(0);
     });
   }
+});
+
+describe('raiseOpsetTo21 (for 16-bit QuantizeLinear/DequantizeLinear)', () => {
+  const RAISE: Case[] = [
+    ['ReduceMean and ReduceMax axes', 13, [2, 3, 4], (g) => {
+      g.addNode({ opType: 'ReduceMean', inputs: ['x'], outputs: ['m'], attributes: [ints('axes', [1]), int('keepdims', 1)] });
+      g.addNode({ opType: 'ReduceMax', inputs: ['m'], outputs: ['y'], attributes: [ints('axes', [0, 2]), int('keepdims', 0)] });
+    }],
+    ['Split into equal parts (no split input)', 13, [6, 2], (g) => {
+      g.addNode({ opType: 'Split', inputs: ['x'], outputs: ['a', 'b', 'c'], attributes: [int('axis', 0)] });
+      g.addNode({ opType: 'Concat', inputs: ['c', 'a', 'b'], outputs: ['y'], attributes: [int('axis', 0)] });
+    }],
+    ['ReduceL2 at opset 17', 17, [3, 5], (g) => g.addNode({ opType: 'ReduceL2', inputs: ['x'], outputs: ['y'], attributes: [ints('axes', [1])] })],
+  ];
+  for (const [name, opset, shape, build] of RAISE) {
+    it(`${name} (opset ${opset}) computes the same in onnxruntime at opset 21`, async () => {
+      const { model, g } = newModel(opset);
+      input(g, 'x', shape);
+      build(g);
+      output(g, 'y');
+      const before = saveModel(model);
+      const changes = raiseOpsetTo21(model);
+      expect(model.opsetVersion('')).toBe(21);
+      expect(model.irVersion).toBeGreaterThanOrEqual(10);
+      expect(changes.length).toBeGreaterThan(1);
+      expect(changes.at(-1)).toBe(`opset ${opset} -> 21`);
+      const errors = await compareModels(before, saveModel(model), { x: new ort.Tensor('float32', randomInput(shape), shape) });
+      expect(errors.y).toBe(0);
+    });
+  }
+
+  it('renames GridSample modes and keeps RoiAlign-10 behaviour by attribute', () => {
+    const { model, g } = newModel(13);
+    input(g, 'x', [1, 1, 4, 4]);
+    input(g, 'grid', [1, 2, 2, 2]);
+    input(g, 'rois', [1, 4]);
+    input(g, 'idx', [1], 7);
+    g.addNode({ opType: 'GridSample', name: 'gs', inputs: ['x', 'grid'], outputs: ['y'], attributes: [str('mode', 'bicubic')] });
+    g.addNode({ opType: 'RoiAlign', name: 'roi', inputs: ['x', 'rois', 'idx'], outputs: ['r'] });
+    output(g, 'y');
+    output(g, 'r');
+    expect(raiseOpsetTo21(model)).toEqual([
+      "GridSample 'gs': mode 'bicubic' -> 'cubic'",
+      "RoiAlign 'roi': coordinate_transformation_mode 'output_half_pixel' (RoiAlign-10's behaviour)",
+      'opset 13 -> 21',
+    ]);
+  });
+
+  it('refuses GroupNormalization-18 naming the node, needs opset 13 first, and leaves opset 21 alone', () => {
+    const gn = newModel(18);
+    input(gn.g, 'x', [1, 4, 2, 2]);
+    gn.g.addInitializer(Tensor.fromFloat32('s', [2], [1, 1]));
+    gn.g.addInitializer(Tensor.fromFloat32('b', [2], [0, 0]));
+    gn.g.addNode({ opType: 'GroupNormalization', name: 'norm', inputs: ['x', 's', 'b'], outputs: ['y'], attributes: [int('num_groups', 2)] });
+    output(gn.g, 'y');
+    let err: unknown;
+    try {
+      raiseOpsetTo21(gn.model);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OnnxError);
+    expect(err).toMatchObject({
+      node: 'norm',
+      message: "Node GroupNormalization 'norm': GroupNormalization changed meaning before opset 21 and is not rewritten; the model cannot be raised to opset 21",
+    });
+    expect(gn.model.opsetVersion('')).toBe(18);
+    const old = newModel(11);
+    expect(() => raiseOpsetTo21(old.model)).toThrow('Cannot raise opset 11 to 21: upgrade it to 13 first (canonicalize)');
+    const recent = newModel(21);
+    expect(raiseOpsetTo21(recent.model)).toEqual([]);
+  });
 });
