@@ -36,7 +36,12 @@ interface QParams {
   scale: Float32Array;
   zeroPoint: Int32Array;
   axis?: number;
-  dtype: 'int8' | 'uint8' | 'int32';
+  dtype: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32';
+}
+
+/** Integer kernels take 8-bit activations; 16-bit Q/DQ pairs run in float (Lowering.lowerQdq), int32 is bias. */
+function eightBit(q: QParams): boolean {
+  return q.dtype === 'int8' || q.dtype === 'uint8';
 }
 
 function sameQuant(a: QParams, b: QParams): boolean {
@@ -54,7 +59,7 @@ function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QParams
   const source = dq.input(0);
   if (!source || source.isConstant) return undefined;
   const q = L.qparamsOf(dq);
-  if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+  if (!q || q.axis !== undefined || !eightBit(q)) return undefined;
   return { source, q, dq };
 }
 
@@ -77,7 +82,7 @@ function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq
   const t = L.graph.constantOf(dq.input(0));
   if (!t || (t.dtype !== 2 && t.dtype !== 3)) return undefined;
   const q = L.qparamsOf(dq);
-  if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+  if (!q || q.axis !== undefined || !eightBit(q)) return undefined;
   return { t, q, dq };
 }
 
@@ -133,7 +138,7 @@ function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | unde
   for (const c of v.consumers) {
     if (c.opType !== 'QuantizeLinear' || c.domain !== '' || c.input(0) !== v) return undefined;
     const q = L.qparamsOf(c);
-    if (!q || q.axis !== undefined || q.dtype === 'int32') return undefined;
+    if (!q || q.axis !== undefined || !eightBit(q)) return undefined;
     if (first && !sameQuant(first, q)) return undefined;
     first = q;
   }
@@ -219,7 +224,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
   const weightedBackend = (source: QParams['dtype'], weights: Int8Array, empty: boolean): { backend: PlanBackend; auto: boolean } => {
     if (backend !== 'auto') return { backend, auto: false };
     support ??= onednnInt8Support();
-    if (empty || support === 'none' || source === 'int32' || !onednnInt8Exact(support, source, weights)) return { backend: 'xnnpack', auto: true };
+    if (empty || support === 'none' || (source !== 'int8' && source !== 'uint8') || !onednnInt8Exact(support, source, weights)) return { backend: 'xnnpack', auto: true };
     return { backend: 'onednn', auto: true };
   };
   /** A weighted op taken as one int8 kernel: its input, weight and bias DQs, fused clamp and output Qs. */

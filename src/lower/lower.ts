@@ -1015,7 +1015,7 @@ export class Lowering {
   }
 
   /** Quant parameters from a Q/DQ node's scale and zero-point inputs (constants). */
-  qparamsOf(node: Node): { scale: Float32Array; zeroPoint: Int32Array; axis?: number; dtype: 'int8' | 'uint8' | 'int32' } | undefined {
+  qparamsOf(node: Node): { scale: Float32Array; zeroPoint: Int32Array; axis?: number; dtype: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' } | undefined {
     const s = this.graph.constantOf(node.input(1));
     const zv = node.input(2);
     const z = zv ? this.graph.constantOf(zv) : undefined;
@@ -1023,7 +1023,7 @@ export class Lowering {
     const scale = s.toFloat32();
     const zeroPoint = z ? Int32Array.from(z.toNumbers()) : new Int32Array(scale.length);
     const qType = node.opType === 'QuantizeLinear' ? (z?.dtype ?? 2) : (node.input(0)?.elemType ?? z?.dtype ?? 2);
-    const dtype = qType === 3 ? 'int8' : qType === 2 ? 'uint8' : qType === 6 ? 'int32' : undefined;
+    const dtype = QDQ_TYPES[qType];
     if (!dtype) return undefined;
     if (scale.length === 1) return { scale: Float32Array.of(scale[0]), zeroPoint: Int32Array.of(zeroPoint[0]), dtype };
     const rank = staticShape(node.input(0)!).length;
@@ -1037,6 +1037,10 @@ export class Lowering {
     const y = node.output(0)!;
     const q = this.qparamsOf(node);
     if (!q) throw new OnnxError(`${node.label}: scale and zero point must be constants of a supported type`, { node: node.id });
+    if (q.dtype === 'int16' || q.dtype === 'uint16') {
+      this.lowerQdq16(node, name, q);
+      return;
+    }
     const quant = { scale: q.scale, zeroPoint: q.zeroPoint, ...(q.axis !== undefined ? { axis: q.axis } : {}) };
     if (node.opType === 'QuantizeLinear') {
       this.b.setQuant(y, quant);
@@ -1058,7 +1062,56 @@ export class Lowering {
     if (!xv.quant) xv.quant = layout === 'nhwc' && quant.axis !== undefined ? { ...quant, axis: TO_NHWC.indexOf(quant.axis) } : quant;
     this.b.addNode(name, 'DequantizeLinear', [xid], [this.out(y, layout)]);
   }
+
+  /**
+   * 16-bit activations (A16W8) run in float32: a QuantizeLinear → DequantizeLinear pair of int16/uint16 becomes
+   * one QuantizeDequantize (the codes are rounded and clamped, never stored), so the layers between pairs take
+   * fp32 kernels with int8 weights folded to float. The QuantizeLinear lowers to nothing; each DequantizeLinear
+   * reading it emits the pair. 16-bit tensors anywhere else (a graph input or output, an op other than
+   * DequantizeLinear reading one) are refused by name. A DequantizeLinear of a 16-bit constant folds.
+   */
+  private lowerQdq16(node: Node, name: string, q: NonNullable<ReturnType<Lowering['qparamsOf']>>): void {
+    const x = node.input(0)!;
+    const y = node.output(0)!;
+    const refuse = (what: string): never => {
+      throw new OnnxError(`${node.label}: ${what}; octet's runtime keeps 16-bit tensors only between a QuantizeLinear and the DequantizeLinear nodes reading it`, { node: node.id });
+    };
+    if (node.opType === 'QuantizeLinear') {
+      if (y.isGraphOutput) refuse(`its 16-bit output '${y.name}' is a graph output`);
+      const other = y.consumers.find((c) => c.opType !== 'DequantizeLinear' || !isDefault(c.domain) || c.input(0) !== y);
+      if (other) refuse(`its 16-bit output '${y.name}' feeds ${other.label}`);
+      return;
+    }
+    const folded = this.graph.constantOf(x) ? this.floatConstant(y) : undefined;
+    if (folded) {
+      this.b.alias(y, 'plain', this.b.addConstant(y.name, 'float32', folded.dims, folded.data));
+      return;
+    }
+    const qn = x.producer;
+    if (!qn || qn.opType !== 'QuantizeLinear' || !isDefault(qn.domain)) refuse(`its 16-bit input '${x.name}' is not the output of a QuantizeLinear`);
+    const qq = this.qparamsOf(qn!);
+    if (!qq || qq.dtype !== q.dtype || (qq.axis ?? -1) !== (q.axis ?? -1)) refuse(`its parameters do not match those of ${qn!.label} (type and axis)`);
+    const src = qn!.input(0)!;
+    const layout = q.axis === undefined ? (this.b.current(src) ?? 'plain') : 'plain';
+    const [qmin, qmax] = q.dtype === 'int16' ? [-32768, 32767] : [0, 65535];
+    this.b.addNode(name, 'QuantizeDequantize', [this.b.get(src, layout)], [this.out(y, layout)], {
+      scale: Array.from(qq!.scale),
+      zeroPoint: Array.from(qq!.zeroPoint),
+      dqScale: Array.from(q.scale),
+      dqZeroPoint: Array.from(q.zeroPoint),
+      qmin,
+      qmax,
+      axis: q.axis ?? -1,
+    });
+  }
 }
+
+function isDefault(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+/** Quantized element types of QuantizeLinear/DequantizeLinear the runtime takes, by ONNX data type. */
+const QDQ_TYPES: Record<number, 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | undefined> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32' };
 
 /** A one-element typed array of `dtype` holding `v`. */
 function tensorOfNumber(dtype: PlanDType, v: number): PlanTypedArray {

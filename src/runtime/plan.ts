@@ -79,6 +79,8 @@ export const PLAN_OPS = [
   'GatherElements', 'ScatterElements', 'GatherND', 'ScatterND', 'Trilu', 'Expand', 'Tile', 'OneHot', 'TopK',
   'PRelu', 'Shrink', 'BitShift',
   'LayerNormalization', 'LSTM', 'GRU', 'RNN',
+  // 16-bit activations: a QuantizeLinear -> DequantizeLinear pair computed in float (quantize.cc)
+  'QuantizeDequantize',
 ] as const;
 export type PlanOp = (typeof PLAN_OPS)[number];
 

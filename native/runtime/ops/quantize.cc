@@ -2,11 +2,16 @@
 //   QuantizeLinear: X float32 -> Y int8/uint8 with Y's quant (per tensor: XNNPACK convert_nc_f32_qs8/qu8;
 //     per axis: own kernel). Round half to even, saturate.
 //   DequantizeLinear: X int8/uint8/int32 with X's quant -> Y float32 (per-tensor 8-bit: XNNPACK convert_nc_*_f32).
+//   QuantizeDequantize: X float32 -> Y float32, DequantizeLinear(QuantizeLinear(X)) through codes in [qmin, qmax]
+//     that never materialise (16-bit activations: a QuantizeLinear -> DequantizeLinear pair of int16/uint16).
+//     Attributes scale, zeroPoint (Q's), dqScale, dqZeroPoint (DQ's; default Q's), qmin, qmax, axis (-1: per
+//     tensor). Own kernel, split over the thread pool.
 //   DynamicQuantizeLinear: X float32 -> (Y uint8, Y_scale float32 [], Y_zero_point uint8 []) from X's range
 //     [min(0, min x), max(0, max x)] (a zero range gives scale 1, zero point 0).
 //   MatMulInteger: A int8/uint8 [..., M, K], B int8/uint8 [..., K, N], optional zero points (inputs 2, 3:
 //     scalars, or B's per column [N]; constants or activations) -> int32 [..., M, N]; own kernels (a constant 2-D
 //     B is packed once, see matmul_integer_packed.cc).
+#include <algorithm>
 #include <cmath>
 
 #include "runtime/ops/broadcast.h"
@@ -132,6 +137,100 @@ std::unique_ptr<Op> CreateDequantizeLinear(OpContext& ctx) {
   });
 }
 
+// Y = (clamp(round(X / s) + z, qmin, qmax) - z') * s' elementwise, per tensor or per slice along an axis.
+class QuantizeDequantizeOp final : public Op {
+ public:
+  struct Params {
+    const float* in = nullptr;
+    float* out = nullptr;
+    size_t n = 0, inner = 1, dim = 1;
+    std::vector<float> scale, dq_scale;  // float32, as ONNX stores scales
+    std::vector<int32_t> zp, dq_zp;
+    int32_t lo = 0, hi = 0;
+  };
+  QuantizeDequantizeOp(Params p, pthreadpool_t pool) : p_(std::move(p)), pool_(pool) {}
+
+  void Run() override { pthreadpool_parallelize_1d_tile_1d(pool_, RunTile, &p_, p_.n, kTile, 0); }
+  std::string implementation() const override { return "own:quantize_dequantize"; }
+
+ private:
+  static constexpr size_t kTile = 16384;
+  static void RunTile(void* context, size_t start, size_t count) {
+    const Params& p = *static_cast<const Params*>(context);
+    for (size_t i = start, end = start + count; i < end;) {
+      // The run of elements that share one channel's parameters (all of them per tensor).
+      const size_t c = p.dim == 1 ? 0 : (i / p.inner) % p.dim;
+      const size_t run_end = p.dim == 1 ? end : std::min(end, (i / p.inner + 1) * p.inner);
+      Row(p.in + i, p.out + i, run_end - i, p.scale[c], static_cast<float>(p.lo - p.zp[c]),
+          static_cast<float>(p.hi - p.zp[c]), static_cast<float>(p.zp[c] - p.dq_zp[c]), p.dq_scale[c]);
+      i = run_end;
+    }
+  }
+  // In the zero point's frame: v = x / s clamped to [lo, hi] (integers, so clamping before rounding is the same
+  // as after), rounded half to even by adding and subtracting 1.5 * 2^23 (exact for |v| < 2^22; here |v| < 2^17),
+  // then (v + z - z') * s'. Every step but the division and the last product is exact in float32; the loop
+  // vectorises.
+  static void Row(const float* in, float* out, size_t n, float s, float lo, float hi, float offset, float ds) {
+    constexpr float kMagic = 12582912.0f;
+    for (size_t i = 0; i < n; ++i) {
+      float v = in[i] / s;
+      v = v > hi ? hi : v;
+      v = v >= lo ? v : lo;  // NaN fails the test and becomes lo, as QuantizeLinear's kernels map it
+      v = (v + kMagic) - kMagic;
+      out[i] = (v + offset) * ds;
+    }
+  }
+  Params p_;
+  pthreadpool_t pool_;
+};
+
+std::unique_ptr<Op> CreateQuantizeDequantize(OpContext& ctx) {
+  ctx.ExpectArity(1, 1, 1);
+  const ValueDesc& x = ctx.input(0);
+  const ValueDesc& y = ctx.output(0);
+  ctx.ExpectDType(x, ElemType::kFloat32, "input");
+  ctx.ExpectDType(y, ElemType::kFloat32, "output");
+  ctx.ExpectShape(y, x.shape, "output");
+  QuantizeDequantizeOp::Params p;
+  p.n = x.elements();
+  // Codes up to 2^20 in magnitude keep every step of the kernel exact (see Row); 16-bit types need 2^16.
+  const int64_t qmin = ctx.Int("qmin"), qmax = ctx.Int("qmax");
+  ctx.Expect(qmin < qmax && qmin >= -(int64_t{1} << 20) && qmax <= (int64_t{1} << 20),
+             "qmin < qmax must hold, both within [-2^20, 2^20] (got " + std::to_string(qmin) + ", " +
+                 std::to_string(qmax) + ")");
+  p.lo = static_cast<int32_t>(qmin);
+  p.hi = static_cast<int32_t>(qmax);
+  const int64_t axis = ctx.Int("axis", -1);
+  if (axis != -1) {
+    const int64_t a = ctx.Axis(axis, x.shape.size(), "axis");
+    p.dim = static_cast<size_t>(x.shape[a]);
+    for (size_t d = a + 1; d < x.shape.size(); ++d) p.inner *= static_cast<size_t>(x.shape[d]);
+  }
+  const std::vector<double> scale = ctx.Floats("scale", {});
+  p.scale.assign(scale.begin(), scale.end());
+  const std::vector<int64_t> zp = ctx.Ints("zeroPoint", {});
+  const std::vector<double> dq_scale = ctx.Floats("dqScale", scale);
+  p.dq_scale.assign(dq_scale.begin(), dq_scale.end());
+  const std::vector<int64_t> dq_zp = ctx.Ints("dqZeroPoint", zp);
+  const size_t channels = axis == -1 ? 1 : p.dim;
+  const std::string count = std::to_string(channels) + (axis == -1 ? " (per tensor)" : " (the axis' size)");
+  ctx.Expect(p.scale.size() == channels && p.dq_scale.size() == channels,
+             "scale and dqScale need " + count + " values");
+  ctx.Expect(zp.size() == channels && dq_zp.size() == channels, "zeroPoint and dqZeroPoint need " + count + " values");
+  for (size_t c = 0; c < channels; ++c) {
+    const double s = p.scale[c], ds = p.dq_scale[c];
+    ctx.Expect(s > 0 && std::isfinite(s) && ds > 0 && std::isfinite(ds),
+               "scale and dqScale must be positive and finite (index " + std::to_string(c) + ")");
+    ctx.Expect(zp[c] >= p.lo && zp[c] <= p.hi && dq_zp[c] >= p.lo && dq_zp[c] <= p.hi,
+               "zero points must lie in [qmin, qmax] (index " + std::to_string(c) + ")");
+    p.zp.push_back(static_cast<int32_t>(zp[c]));
+    p.dq_zp.push_back(static_cast<int32_t>(dq_zp[c]));
+  }
+  p.in = ctx.in<float>(0);
+  p.out = ctx.out<float>(0);
+  return std::make_unique<QuantizeDequantizeOp>(std::move(p), ctx.pool());
+}
+
 std::unique_ptr<Op> CreateDynamicQuantizeLinear(OpContext& ctx) {
   ctx.ExpectArity(1, 1, 3);
   const ValueDesc& x = ctx.input(0);
@@ -249,6 +348,9 @@ std::unique_ptr<Op> CreateDequantizeLinearOp(OpContext& ctx) {
 }
 std::unique_ptr<Op> CreateDynamicQuantizeLinearOp(OpContext& ctx) {
   return CreateDynamicQuantizeLinear(ctx);
+}
+std::unique_ptr<Op> CreateQuantizeDequantizeOp(OpContext& ctx) {
+  return CreateQuantizeDequantize(ctx);
 }
 std::unique_ptr<Op> CreateMatMulIntegerOp(OpContext& ctx) {
   return CreateMatMulInteger(ctx);

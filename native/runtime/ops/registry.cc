@@ -29,6 +29,7 @@ std::unique_ptr<Op> CreateCastOp(OpContext& ctx);
 std::unique_ptr<Op> CreateQuantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDequantizeLinearOp(OpContext& ctx);
 std::unique_ptr<Op> CreateDynamicQuantizeLinearOp(OpContext& ctx);
+std::unique_ptr<Op> CreateQuantizeDequantizeOp(OpContext& ctx);
 std::unique_ptr<Op> CreateMatMulIntegerOp(OpContext& ctx);
 std::unique_ptr<Op> CreateIntegerBinaryOp(OpContext& ctx);
 std::unique_ptr<Op> CreateCompareOp(OpContext& ctx);
@@ -157,6 +158,7 @@ const std::map<std::string, OpFactory>& Table() {
       {"QuantizeLinear", CreateQuantizeLinearOp},
       {"DequantizeLinear", CreateDequantizeLinearOp},
       {"DynamicQuantizeLinear", CreateDynamicQuantizeLinearOp},
+      {"QuantizeDequantize", CreateQuantizeDequantizeOp},
       {"MatMulInteger", CreateMatMulIntegerOp},
       {"LayerNormalization", CreateLayerNormalizationOp},
       {"LSTM", CreateRecurrentOp},

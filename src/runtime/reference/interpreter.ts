@@ -10,7 +10,7 @@ import { argReduce, binary, bitShift, hardmax, mod, reduce, REDUCE_OPS, softmax,
 import { cast, concat, gather, pad, reshape, resize, slice, split, transpose } from './layout.js';
 import { INDEXING_OPS } from './indexing.js';
 import { fullyConnected, matMul, matMulInteger } from './linear.js';
-import { dequantizeLinear, dynamicQuantizeLinear, quantizeLinear } from './quantize.js';
+import { dequantizeLinear, dynamicQuantizeLinear, quantizeDequantize, quantizeLinear } from './quantize.js';
 import { layerNormalization, recurrent } from './sequence.js';
 import { fromTyped, toTyped, type RefTensor } from './tensor.js';
 import type { RefOp } from './types.js';
@@ -49,6 +49,7 @@ export const REFERENCE_OPS: Record<string, RefOp> = {
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
   DynamicQuantizeLinear: dynamicQuantizeLinear,
+  QuantizeDequantize: quantizeDequantize,
   ...Object.fromEntries(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor'].map((op) => [op, binary(op)])),
   Mod: mod,
   Where: where,

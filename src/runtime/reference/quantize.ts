@@ -1,6 +1,9 @@
-/** QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear (ONNX semantics, round half to even). */
+/**
+ * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear (ONNX semantics, round half to even) and
+ * QuantizeDequantize (a 16-bit QuantizeLinear → DequantizeLinear pair whose codes are never stored).
+ */
 import { encode, real, roundHalfEven } from './tensor.js';
-import type { RefOp } from './types.js';
+import { num, nums, type RefOp } from './types.js';
 
 export const quantizeLinear: RefOp = ([x], [y]) => [encode(x!.data, y)];
 
@@ -22,4 +25,25 @@ export const dynamicQuantizeLinear: RefOp = ([x], [y, ys, yz]) => {
     { dtype: 'float32', shape: ys.shape.slice(), data: Float64Array.of(scale) },
     { dtype: 'uint8', shape: yz.shape.slice(), data: Float64Array.of(zp) },
   ];
+};
+
+/** Y = (clamp(round(X / s) + z, qmin, qmax) − z′) · s′, per tensor (axis −1) or per slice along `axis`; s, s′ float32. */
+export const quantizeDequantize: RefOp = ([x], [y], attrs) => {
+  const scale = nums(attrs, 'scale', []).map(Math.fround);
+  const zp = nums(attrs, 'zeroPoint', []);
+  const dqScale = nums(attrs, 'dqScale', scale).map(Math.fround);
+  const dqZp = nums(attrs, 'dqZeroPoint', zp);
+  const [lo, hi] = [num(attrs, 'qmin', 0), num(attrs, 'qmax', 0)];
+  const axis = num(attrs, 'axis', -1);
+  const shape = x!.shape;
+  const dim = axis < 0 ? 1 : shape[axis];
+  const inner = axis < 0 ? 1 : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const data = x!.data.map((v, i) => {
+    const c = dim === 1 ? 0 : Math.floor(i / inner) % dim;
+    let q = roundHalfEven(Math.fround(v / scale[c])) + zp[c]; // x / s in float32, as ONNX divides
+    if (!(q >= lo)) q = lo; // NaN → qmin, as the native kernel
+    if (q > hi) q = hi;
+    return (q - dqZp[c]) * dqScale[c];
+  });
+  return [{ dtype: 'float32', shape: y.shape.slice(), data }];
 };

@@ -281,6 +281,50 @@ describe('QuantizeLinear / DequantizeLinear', () => {
     const deq = single('DequantizeLinear', [{ dtype: 'int32', shape: [3], quant: quant([0.5, 0.25, 2], 0, 0) }], [{ dtype: 'float32', shape: [3] }]);
     expect(Array.from(createPlan(deq).runSync([Int32Array.of(3, -4, 7)])[0] as Float32Array)).toEqual([1.5, -1, 14]);
   });
+  it('QuantizeDequantize (a 16-bit Q → DQ pair) equals the reference bit for bit: uint16 and int16, per tensor and per axis, over threads', async () => {
+    const x = randomFloat(3 * 5 * 4000, 7, -4, 6);
+    x[0] = 1e9; // clamps to qmax
+    x[1] = -1e9; // clamps to qmin
+    x[2] = Number.NaN; // the kernels' NaN → qmin, as their QuantizeLinear
+    const shape = [3, 5, 4000];
+    const cases: Record<string, number | number[]>[] = [
+      { scale: [6 / 65535], zeroPoint: [26214], qmin: 0, qmax: 65535, axis: -1 },
+      { scale: [4 / 32767], zeroPoint: [-3], qmin: -32768, qmax: 32767, axis: -1, dqScale: [4 / 32767], dqZeroPoint: [-3] },
+      { scale: [1e-4, 2e-4, 3e-4, 4e-4, 5e-4], zeroPoint: [0, 10, 20, 30, 40], qmin: -32768, qmax: 32767, axis: 1 },
+    ];
+    for (const [i, attrs] of cases.entries()) {
+      for (const threads of [1, 2]) {
+        const plan = { ...single('QuantizeDequantize', [{ dtype: 'float32', shape }], [{ dtype: 'float32', shape }], attrs), threads };
+        const p = createPlan(plan);
+        expect(p.implementations).toEqual(['own:quantize_dequantize']);
+        const [got] = (await p.run([x])) as Float32Array[];
+        const [want] = runReference(plan, [x]) as Float64Array[];
+        expect(Array.from(got), `case ${i}, ${threads} threads`).toEqual(Array.from(want, Math.fround));
+        p.release();
+      }
+    }
+    // The values sit on the 16-bit grid: 6 / 65535 apart (case 0), from −2.4 to 3.6.
+    const [g0] = createPlan(single('QuantizeDequantize', [{ dtype: 'float32', shape: [5] }], [{ dtype: 'float32', shape: [5] }], cases[0])).runSync([Float32Array.of(0, 1e-5, 1, -100, 100)]) as Float32Array[];
+    const step = 6 / 65535;
+    expect(g0[0]).toBe(0);
+    expect(g0[1]).toBe(0);
+    expect(Math.abs(g0[2] - 1)).toBeLessThanOrEqual(step / 2 + 1e-7);
+    expect(g0[3]).toBeCloseTo(-26214 * step, 5);
+    expect(g0[4]).toBeCloseTo((65535 - 26214) * step, 5);
+  });
+  it('QuantizeDequantize refuses bad parameters, naming the node', () => {
+    const f = (attrs: Record<string, number | number[]>) => () =>
+      createPlan(single('QuantizeDequantize', [{ dtype: 'float32', shape: [2, 3] }], [{ dtype: 'float32', shape: [2, 3] }], { scale: [0.5], zeroPoint: [0], qmin: 0, qmax: 65535, ...attrs }));
+    expect(f({ scale: [0] })).toThrow("node 'quantizedequantize0' (QuantizeDequantize): scale and dqScale must be positive and finite (index 0)");
+    expect(f({ scale: [0.5, 0.5] })).toThrow("node 'quantizedequantize0' (QuantizeDequantize): scale and dqScale need 1 (per tensor) values");
+    expect(f({ axis: 1 })).toThrow("node 'quantizedequantize0' (QuantizeDequantize): scale and dqScale need 3 (the axis' size) values");
+    expect(f({ zeroPoint: [70000] })).toThrow("node 'quantizedequantize0' (QuantizeDequantize): zero points must lie in [qmin, qmax] (index 0)");
+    expect(f({ qmin: 5, qmax: 5 })).toThrow("node 'quantizedequantize0' (QuantizeDequantize): qmin < qmax must hold, both within [-2^20, 2^20] (got 5, 5)");
+    expect(f({ qmin: -(2 ** 31), qmax: 2 ** 31 - 1 })).toThrow(/within \[-2\^20, 2\^20\]/);
+    expect(() => createPlan(single('QuantizeDequantize', [{ dtype: 'float32', shape: [2] }], [{ dtype: 'float32', shape: [2] }], { scale: [1], zeroPoint: [0], qmin: 0 }))).toThrow(
+      /QuantizeDequantize.*qmax/,
+    );
+  });
   it('MatMulInteger with a constant B (packed int16 kernel) equals the reference and the own loop bit for bit', async () => {
     const { PlanBuilder } = await import('./helpers.js');
     // Odd rows and columns (kernel tails), K not a multiple of 16, a batch dim on A, uint8 and int8 B, per-column zb.
