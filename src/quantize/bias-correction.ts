@@ -34,7 +34,9 @@ import { dequantizeAffine } from './affine.js';
 import type { CalibrationData } from './calibrate.js';
 import { passOverData, resolveQParams } from './data-pass.js';
 import type { CalibrationExecutor, ExecutorFactory } from './executor.js';
-import { weightCodes, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
+import { raiseOpsetTo21 } from '../passes/upgrade-opset.js';
+import { is16Bit } from './qparams.js';
+import { addQdqPair, weightCodes, weightDType, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
 
 export interface BiasCorrectionOptions {
   maxSamples?: number;
@@ -70,7 +72,6 @@ interface Target {
   output: string;
 }
 
-const ONNX_DTYPE = { int8: DataType.INT8, uint8: DataType.UINT8 } as const;
 
 /** The layers bias correction applies to, and those it leaves (with the reason). */
 function targets(model: Model, plan: QdqPlan, skipped: BiasCorrectionResult['skipped']): Target[] {
@@ -119,7 +120,7 @@ function dequantizedWeight(model: Model, t: Target, inputScale: number | undefin
   const wv = t.node.input(1)!;
   const w = g.constantOf(wv)!;
   const slot = t.role.weightSlots.find((s) => s.slot === 1)!;
-  const dtype = options.overrides.get(wv.name)?.dtype ?? 'int8';
+  const dtype = weightDType(options, wv.name);
   const b = t.role.biasSlot !== undefined && inputScale !== undefined ? g.constantOf(t.node.input(t.role.biasSlot)) : undefined;
   const floor = b ? weightFloorForBias(b.toFloat32(), inputScale!) : undefined;
   const { q, scale, zeroPoint } = weightCodes(w.asFloat32(), w.dims, slot.axis, dtype, floor, options, wv.name);
@@ -137,6 +138,7 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
   const g = copy.graph;
   const fake = new Map<string, string>();
   const outputs: string[] = [];
+  let sixteen = false;
   for (const t of list) {
     const n = g.values.get(t.output)!.producer!;
     const x = n.input(0)!;
@@ -145,12 +147,8 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
     if (p) {
       let name = fake.get(x.name);
       if (!name) {
-        const scale = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${x.name}_bc_scale`), [], [p.scale]));
-        const zp = g.addInitializer(Tensor.fromNumbers(g.uniqueName(`${x.name}_bc_zero_point`), ONNX_DTYPE[p.dtype], [], [p.zeroPoint]));
-        const q = g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${x.name}_bc_q`), inputs: [x, scale, zp], outputs: [g.uniqueName(`${x.name}_bc_quantized`)] });
-        const d = g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${x.name}_bc_dq`), inputs: [q.output(0), scale, zp], outputs: [g.uniqueName(`${x.name}_bc_dequantized`)] });
-        d.output(0)!.type = x.type;
-        name = d.output(0)!.name;
+        name = addQdqPair(g, x, p, '_bc').name;
+        if (is16Bit(p.dtype)) sixteen = true;
         fake.set(x.name, name);
       }
       xq = g.values.get(name)!;
@@ -181,6 +179,7 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
     g.outputs.push(out);
     outputs.push(out.name);
   }
+  if (sixteen) raiseOpsetTo21(copy);
   return { bytes: serializeModel(copy), outputs };
 }
 

@@ -31,7 +31,7 @@ import { loadModel, serializeModel } from '../onnx/io.js';
 import type { CalibrationData } from './calibrate.js';
 import { passOverData, resolveQParams } from './data-pass.js';
 import type { CalibrationExecutor, CalibrationTensor, ExecutorFactory } from './executor.js';
-import { quantizeWeight, weightFloorForBias, type ActivationQParams, type QdqOptions, type QdqPlan } from './qdq.js';
+import { quantizeWeight, weightDType, weightFloorForBias, type ActivationQParams, type QdqOptions, type QdqPlan } from './qdq.js';
 
 /** What GPTQ reads of a static plan: the weighted roles, and the ties that lead an input to its qparams. */
 export type GptqPlan = Pick<QdqPlan, 'roles' | 'ties'>;
@@ -125,7 +125,7 @@ function targetsOf(model: Model, plan: GptqPlan, qparams: ReadonlyMap<string, Ac
       skipped.push({ node: label, reason: `its weight '${wv.name}' is shared with other nodes` });
       continue;
     }
-    const dtype = options.overrides.get(wv.name)?.dtype ?? 'int8';
+    const dtype = weightDType(options, wv.name);
     const inputScale = options.weightOnly || !role.activationSlots.includes(0) ? undefined : resolveQParams(xv.name, plan, qparams)?.scale;
     const b = role.biasSlot !== undefined && inputScale !== undefined ? g.constantOf(n.input(role.biasSlot)) : undefined;
     const floor = b ? weightFloorForBias(b.toFloat32(), inputScale!) : undefined;

@@ -23,10 +23,12 @@ import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { DataType } from '../onnx/dtype.js';
+import { invalidParameterError } from '../errors.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
+import { raiseOpsetTo21 } from '../passes/upgrade-opset.js';
 import { quantizeAffine, quantizeBias } from './affine.js';
 import type { PrecomputedWeight } from './gptq.js';
-import { chooseQParams, chooseQParamsPerAxis, type QuantDType } from './qparams.js';
+import { chooseQParams, chooseQParamsPerAxis, is16Bit, type ActivationDType, type QuantDType } from './qparams.js';
 
 export const COMPUTE_OPS = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
 export const ELEMENTWISE_OPS = ['Add', 'Mul'] as const;
@@ -42,8 +44,15 @@ export interface QdqOptions {
   /** Node names left in fp32. */
   exclude: ReadonlySet<string>;
   perChannel: boolean;
-  activationType: 'int8' | 'uint8';
+  /** 8-bit, or 16-bit (A16W8: the model is raised to opset 21, whose QuantizeLinear/DequantizeLinear take them). */
+  activationType: ActivationDType;
   symmetricActivations: boolean;
+  /**
+   * Calibrated activation ranges are widened by this factor about zero ([min·k, max·k]) before their scale is
+   * chosen; explicit override ranges are taken as given. Default: 2 for 16-bit tensors (a bit of resolution they do
+   * not miss, for headroom on inputs unlike the calibration data), 1 for 8-bit ones.
+   */
+  rangeMargin?: number;
   /** Only weights (DQ on int8 initializers); activations and biases stay float. */
   weightOnly: boolean;
   /** Per-tensor overrides. */
@@ -58,7 +67,8 @@ export interface QdqOptions {
 }
 
 export interface TensorOverride {
-  dtype?: 'int8' | 'uint8';
+  /** An activation may take any activation type; a weight int8 or uint8. */
+  dtype?: ActivationDType;
   symmetric?: boolean;
   /** Explicit real range (skips calibration for this tensor). */
   range?: readonly [number, number];
@@ -103,7 +113,7 @@ export interface QdqPlan {
 export interface ActivationQParams {
   scale: number;
   zeroPoint: number;
-  dtype: 'int8' | 'uint8';
+  dtype: ActivationDType;
   min?: number;
   max?: number;
 }
@@ -371,13 +381,26 @@ function planNode(n: Node, g: Graph, options: QdqOptions): NodeRole | string {
   }
 }
 
-/** The qparams of an activation from its range and the options (override first). */
+/** A weight's type: int8 unless overridden to uint8. A 16-bit override is for activations only. */
+export function weightDType(options: Pick<QdqOptions, 'overrides'>, name: string): 'int8' | 'uint8' {
+  const dtype = options.overrides.get(name)?.dtype ?? 'int8';
+  if (is16Bit(dtype)) throw invalidParameterError(`options.overrides['${name}'].dtype`, "'int8' or 'uint8' (the tensor is a weight; 16-bit types are for activations)", dtype, true);
+  return dtype;
+}
+
+/** The factor an activation's calibrated range is widened by (QdqOptions.rangeMargin, or its type's default). */
+export function rangeMarginFor(name: string, options: Pick<QdqOptions, 'overrides' | 'activationType' | 'rangeMargin'>): number {
+  return options.rangeMargin ?? (is16Bit(options.overrides.get(name)?.dtype ?? options.activationType) ? 2 : 1);
+}
+
+/** The qparams of an activation from its calibrated range and the options (override first, then the margin). */
 export function activationQParams(name: string, min: number, max: number, options: QdqOptions): ActivationQParams {
   const o = options.overrides.get(name);
   const dtype = o?.dtype ?? options.activationType;
   const symmetric = o?.symmetric ?? options.symmetricActivations;
-  const lo = o?.range ? o.range[0] : min;
-  const hi = o?.range ? o.range[1] : max;
+  const k = o?.range ? 1 : rangeMarginFor(name, options);
+  const lo = o?.range ? o.range[0] : min * k;
+  const hi = o?.range ? o.range[1] : max * k;
   const { scale, zeroPoint } = chooseQParams(lo, hi, { dtype, symmetric });
   return { scale, zeroPoint, dtype, min: lo, max: hi };
 }
@@ -398,7 +421,7 @@ export function weightFloorForBias(bias: Float32Array, inputScale: number): Floa
   return Float32Array.from(bias, (x) => (Math.abs(x) / (inputScale * BIAS_LIMIT)) * 127);
 }
 
-const ONNX_DTYPE: Record<'int8' | 'uint8', number> = { int8: DataType.INT8, uint8: DataType.UINT8 };
+export const ONNX_DTYPE: Record<ActivationDType, number> = { int8: DataType.INT8, uint8: DataType.UINT8, int16: DataType.INT16, uint16: DataType.UINT16 };
 
 /**
  * Quantizes a float tensor symmetrically to int8 ([−127, 127], or [−63, 63] with reduceRange), per axis or per
@@ -482,6 +505,22 @@ export function weightCodes(
  * Rewrites the graph by the plan. `qparams` holds the activations' parameters by tensor name (ties resolved by
  * the caller or here). Returns a report entry per quantized tensor.
  */
+/**
+ * Inserts x → QuantizeLinear → DequantizeLinear (per tensor, `p`'s type) and returns the DequantizeLinear output,
+ * typed like x. Names: `<x><tag>_scale`, `_zero_point`, `_QuantizeLinear`, `_quantized`, `_DequantizeLinear`,
+ * `_dequantized`, made unique. A 16-bit pair needs opset 21 (raiseOpsetFor16Bit).
+ */
+export function addQdqPair(g: Graph, x: Value, p: Pick<ActivationQParams, 'scale' | 'zeroPoint' | 'dtype'>, tag = ''): Value {
+  const base = `${x.name}${tag}`;
+  const scale = g.addInitializer(Tensor.fromFloat32(g.uniqueName(`${base}_scale`), [], [p.scale]));
+  const zp = g.addInitializer(Tensor.fromNumbers(g.uniqueName(`${base}_zero_point`), ONNX_DTYPE[p.dtype], [], [p.zeroPoint]));
+  const q = g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${base}_QuantizeLinear`), inputs: [x, scale, zp], outputs: [g.uniqueName(`${base}_quantized`)] });
+  const d = g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${base}_DequantizeLinear`), inputs: [q.output(0), scale, zp], outputs: [g.uniqueName(`${base}_dequantized`)] });
+  const dq = d.output(0)!;
+  dq.type = x.type;
+  return dq;
+}
+
 export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, ActivationQParams>, options: QdqOptions): TensorReport[] {
   const g = model.graph;
   const report: TensorReport[] = [];
@@ -491,17 +530,14 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     if (p) qparams.set(out, p);
   }
   const dqOf = new Map<Value, Value>();
+  let sixteen = false;
   const pairFor = (v: Value): Value | undefined => {
     let dq = dqOf.get(v);
     if (dq) return dq;
     const p = qparams.get(v.name);
     if (!p) return undefined;
-    const scale = g.addInitializer(Tensor.fromFloat32(`${v.name}_scale`, [], [p.scale]));
-    const zp = g.addInitializer(Tensor.fromNumbers(`${v.name}_zero_point`, ONNX_DTYPE[p.dtype], [], [p.zeroPoint]));
-    const q = g.addNode({ opType: 'QuantizeLinear', name: g.uniqueName(`${v.name}_QuantizeLinear`), inputs: [v, scale, zp], outputs: [g.uniqueName(`${v.name}_quantized`)] });
-    const d = g.addNode({ opType: 'DequantizeLinear', name: g.uniqueName(`${v.name}_DequantizeLinear`), inputs: [q.output(0), scale, zp], outputs: [g.uniqueName(`${v.name}_dequantized`)] });
-    dq = d.output(0)!;
-    dq.type = v.type;
+    dq = addQdqPair(g, v, p);
+    if (is16Bit(p.dtype)) sixteen = true;
     dqOf.set(v, dq);
     report.push({ tensor: v.name, role: 'activation', dtype: p.dtype, granularity: 'per-tensor', scale: p.scale, zeroPoint: p.zeroPoint, min: p.min, max: p.max });
     return dq;
@@ -512,8 +548,7 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     let wq = weights.get(key);
     if (wq) return wq;
     const t = v.initializer!;
-    const ov = options.overrides.get(v.name);
-    const dtype = ov?.dtype ?? 'int8';
+    const dtype = weightDType(options, v.name);
     const { q, scale, zeroPoint } = weightCodes(t.asFloat32(), t.dims, axis, dtype, minAbsMax, options, v.name);
     const qi = g.addInitializer(new Tensor({ name: `${v.name}_quantized`, dtype: ONNX_DTYPE[dtype], dims: t.dims, data: new Uint8Array(q.buffer, q.byteOffset, q.byteLength) }));
     const dims = axis === undefined ? [] : [scale.length];
@@ -593,5 +628,6 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
   // Other outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
   g.removeDeadNodes();
   g.sort();
+  if (sixteen) raiseOpsetTo21(model);
   return report;
 }

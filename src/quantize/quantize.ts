@@ -30,8 +30,9 @@ import { DYNAMIC_OP_TYPES, dynamicRoles, quantizeDynamic, type DynamicOptions } 
 import { gptqWeights, type GptqLayer, type GptqResult } from './gptq.js';
 import { getDefaultExecutorFactory, type CalibrationExecutor, type CalibrationSample, type ExecutorFactory } from './executor.js';
 import { detectQuantized } from './ingest.js';
-import { activationQParams, applyQdq, planQdq, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
+import { activationQParams, applyQdq, planQdq, rangeMarginFor, STATIC_OP_TYPES, type ActivationQParams, type QdqOptions, type SkippedNode, type TensorOverride, type TensorReport } from './qdq.js';
 import { toQOperator } from './qoperator.js';
+import { ACTIVATION_DTYPES, is16Bit, type ActivationDType } from './qparams.js';
 
 export interface QuantizeOptions {
   /** Calibration samples (sync/async iterable of { inputName: { data, dims } }) or a folder of .npy files or images. */
@@ -46,10 +47,21 @@ export interface QuantizeOptions {
   format?: 'qdq' | 'qoperator';
   /** Per-channel weights for Conv/ConvTranspose/Gemm/MatMul (default true). */
   perChannel?: boolean;
-  /** Activation type (default 'uint8'); weights are always int8 in static mode. */
-  activationType?: 'int8' | 'uint8';
+  /**
+   * Activation type (default 'uint8'); weights are always int8 in static mode. 'uint16' / 'int16' (A16W8) keep
+   * 256x finer activations for models that 8 bits cannot hold (text detection); the model is raised to opset 21,
+   * and runtimes (octet's included) compute those layers in float32 with 16-bit rounding: the file is as small as
+   * int8's, the speed that of fp32. Not with format 'qoperator'.
+   */
+  activationType?: ActivationDType;
   /** Symmetric activations (default false: asymmetric). */
   symmetricActivations?: boolean;
+  /**
+   * Widen each calibrated activation range by this factor about zero before choosing its scale (≥ 1). Default 2
+   * for 16-bit activations (headroom for inputs unlike the calibration data, at a cost of one of their 16 bits),
+   * 1 for 8-bit ones. Ranges given in `overrides` are used as they are.
+   */
+  rangeMargin?: number;
   /** Op types to quantize (default all supported). */
   opTypes?: string[];
   /** Node names to leave in fp32. */
@@ -141,6 +153,7 @@ const OPTION_KEYS = [
   'perChannel',
   'activationType',
   'symmetricActivations',
+  'rangeMargin',
   'opTypes',
   'exclude',
   'overrides',
@@ -186,13 +199,23 @@ function validate(options: unknown): QuantizeOptions {
   const o = options as QuantizeOptions & Record<string, unknown>;
   if (o.method !== undefined) expectOneOf('options.method', o.method, CALIBRATION_METHODS);
   if (o.format !== undefined) expectOneOf('options.format', o.format, ['qdq', 'qoperator'] as const);
-  if (o.activationType !== undefined) expectOneOf('options.activationType', o.activationType, ['int8', 'uint8'] as const);
+  if (o.activationType !== undefined) expectOneOf('options.activationType', o.activationType, ACTIVATION_DTYPES);
   if (o.weightType !== undefined) expectOneOf('options.weightType', o.weightType, ['int8', 'uint8'] as const);
+  if (o.activationType !== undefined && is16Bit(o.activationType) && (o.format === 'qoperator' || o.dynamic)) {
+    const why = o.dynamic ? 'in dynamic mode (activations are quantized to uint8 at run time)' : "with format 'qoperator' (QLinearConv and the other QOperator ops take 8-bit tensors only)";
+    throw invalidParameterError('options.activationType', `'int8' or 'uint8' ${why}`, o.activationType, true);
+  }
   for (const k of ['perChannel', 'symmetricActivations', 'dynamic', 'weightOnly', 'reduceRange', 'equalize', 'biasCorrection', 'gptq'] as const) expectBoolean(`options.${k}`, o[k]);
   if (o.dynamic && o.weightOnly) throw invalidParameterError('options.weightOnly', 'false when options.dynamic is true', o.weightOnly, true);
   // Equalization works on Conv pairs and bias correction on calibrated static layers; dynamic mode has neither.
   if (o.dynamic && o.equalize) throw invalidParameterError('options.equalize', 'false when options.dynamic is true', o.equalize, true);
   if (o.dynamic && o.biasCorrection) throw invalidParameterError('options.biasCorrection', 'false when options.dynamic is true', o.biasCorrection, true);
+  if (o.rangeMargin !== undefined && (typeof o.rangeMargin !== 'number' || !Number.isFinite(o.rangeMargin) || o.rangeMargin < 1)) {
+    throw invalidParameterError('options.rangeMargin', 'finite number >= 1', o.rangeMargin, typeof o.rangeMargin === 'number');
+  }
+  if (o.rangeMargin !== undefined && (o.dynamic || o.weightOnly)) {
+    throw invalidParameterError('options.rangeMargin', `undefined in ${o.dynamic ? 'dynamic' : 'weight-only'} mode (it widens calibrated activation ranges)`, o.rangeMargin, true);
+  }
   if (o.maxSamples !== undefined && (typeof o.maxSamples !== 'number' || !Number.isInteger(o.maxSamples) || o.maxSamples < 1)) {
     throw invalidParameterError('options.maxSamples', 'positive integer', o.maxSamples, typeof o.maxSamples === 'number');
   }
@@ -206,7 +229,10 @@ function validate(options: unknown): QuantizeOptions {
       const at = `options.overrides['${name}']`;
       if (!isPlainObject(ov)) throw invalidParameterError(at, 'object', ov);
       expectKnownKeys(at, ov, ['dtype', 'symmetric', 'range']);
-      if (ov.dtype !== undefined) expectOneOf(`${at}.dtype`, ov.dtype, ['int8', 'uint8'] as const);
+      if (ov.dtype !== undefined) expectOneOf(`${at}.dtype`, ov.dtype, ACTIVATION_DTYPES);
+      if (typeof ov.dtype === 'string' && is16Bit(ov.dtype) && o.format === 'qoperator') {
+        throw invalidParameterError(`${at}.dtype`, "'int8' or 'uint8' with format 'qoperator' (its ops take 8-bit tensors only)", ov.dtype, true);
+      }
       expectBoolean(`${at}.symmetric`, ov.symmetric);
       if (ov.range !== undefined) {
         const r = ov.range as unknown;
@@ -372,6 +398,7 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     perChannel: o.perChannel ?? true,
     activationType: o.activationType ?? 'uint8',
     symmetricActivations: o.symmetricActivations ?? false,
+    ...(o.rangeMargin !== undefined ? { rangeMargin: o.rangeMargin } : {}),
     weightOnly: mode === 'weight-only',
     overrides: new Map(Object.entries(o.overrides ?? {})),
     reduceRange: o.reduceRange ?? false,
@@ -407,9 +434,12 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     const source = getData();
     const data = mixed ? holdOut(source, m, { every: o.holdOutEvery ?? 4, maxSamples: o.maxSamples, heldOut, kept: rankingSamples, keepCount: RANKING_SAMPLES }) : source;
     const method = o.method ?? 'minmax';
+    // Entropy and MSE search the clipping that suits the type's resolution: tell them when it is 16 bits.
+    const methodOptions = { ...o.methodOptions };
+    if ((method === 'entropy' || method === 'mse') && is16Bit(qdqOptions.activationType) && methodOptions.dtype === undefined) methodOptions.dtype = qdqOptions.activationType;
     const result: CalibrationResult = await calibrate(m, toCalibrate, data, executor, {
       method,
-      methodOptions: o.methodOptions as never,
+      methodOptions: methodOptions as never,
       maxSamples: mixed ? undefined : o.maxSamples,
       progress: o.progress,
       onWarning: warn,
@@ -420,6 +450,9 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       if (r.count === 0) notes.push(`Tensor '${t}' saw no finite value while calibrating; quantized with the range [0, 0]`);
       qparams.set(t, activationQParams(t, r.min, r.max, qdqOptions));
     }
+    const margins = new Map<number, number>();
+    for (const t of toCalibrate) if (!qdqOptions.overrides.get(t)?.range) margins.set(rangeMarginFor(t, qdqOptions), (margins.get(rangeMarginFor(t, qdqOptions)) ?? 0) + 1);
+    for (const [k, n] of margins) if (k !== 1) notes.push(`${n} calibrated activation range${n === 1 ? '' : 's'} widened x${k} about zero${o.rangeMargin === undefined ? ' (the default for 16-bit activations; options.rangeMargin)' : ' (options.rangeMargin)'}`);
     calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: planned };
     if (mixed) calibration.heldOutSamples = heldOut.length;
   }
@@ -459,7 +492,9 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
     const r = await correctBiases(m, plan, qparams, qdqOptions, getData(), factory, { maxSamples: o.maxSamples, progress: o.progress, onWarning: warn });
     notes.push(biasCorrectionNote(r));
   }
+  const opsetBefore = m.opsetVersion('');
   const tensors = applyQdq(m, plan, qparams, qdqOptions);
+  if (m.opsetVersion('') !== opsetBefore) notes.push(`Opset raised from ${opsetBefore} to ${m.opsetVersion('')}: its QuantizeLinear/DequantizeLinear take the 16-bit activations`);
   if (format === 'qoperator') notes.push(...toQOperator(m));
   inferShapes(m, { strict: false });
   return finish({ mode, format, tensors, skipped: plan.skipped, notes, calibration, ...(mixedPrecision ? { mixedPrecision } : {}), ...(gptqLayers ? { gptq: gptqLayers } : {}) }, plan.roles.length);

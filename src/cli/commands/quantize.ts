@@ -1,7 +1,7 @@
 /**
  * octet quantize IN.onnx -o OUT.onnx --calibration DIR [--method minmax|entropy|percentile|mse]
  *   [--per-channel|--per-tensor] [--format qdq|qoperator] [--dynamic] [--weight-only]
- *   [--activation-type int8|uint8] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
+ *   [--activation-type int8|uint8|int16|uint16] [--range-margin K] [--exclude NODE,...] [--op-types Conv,MatMul,...] [--freeze NAME=V]
  *   [--equalize] [--bias-correction] [--gptq] [--json]
  *   [--target-sqnr DB] [--max-fp32-fraction F] [--hold-out-every K]   (mixed precision)
  * Writes OUT atomically: to a temporary file beside it, renamed over OUT only when complete. Interrupted
@@ -63,7 +63,10 @@ export const quantizeCommand: Command = {
     '  --format F                  qdq (default) or qoperator',
     '  --dynamic                   dynamic quantization (MatMul/Gemm; no calibration)',
     '  --weight-only               int8 weights only (no calibration)',
-    '  --activation-type T         uint8 (default) or int8',
+    '  --activation-type T         uint8 (default), int8, or uint16/int16 (16-bit activations,',
+    '                              int8 weights: opset 21, computed in fp32; not with --format qoperator)',
+    '  --range-margin K            widen calibrated activation ranges K times about zero (default 2 for',
+    '                              16-bit activations, 1 for 8-bit)',
     '  --reduce-range              7-bit weights: octet runs them on oneDNN on x86 CPUs without VNNI (faster),',
     '                              onnxruntime needs them there to be exact; 8-bit weights are exact in octet',
     '  --exclude NODE,...          node names left in fp32',
@@ -94,6 +97,7 @@ export const quantizeCommand: Command = {
     dynamic: { type: 'boolean' },
     'weight-only': { type: 'boolean' },
     'activation-type': { type: 'string' },
+    'range-margin': { type: 'string' },
     'reduce-range': { type: 'boolean' },
     exclude: { type: 'string' },
     'op-types': { type: 'string' },
@@ -115,7 +119,7 @@ export const quantizeCommand: Command = {
     const options: QuantizeOptions = {
       method: oneOf('--method', v.method, ['minmax', 'entropy', 'percentile', 'mse'] as const),
       format: oneOf('--format', v.format, ['qdq', 'qoperator'] as const),
-      activationType: oneOf('--activation-type', v['activation-type'], ['int8', 'uint8'] as const),
+      activationType: oneOf('--activation-type', v['activation-type'], ['int8', 'uint8', 'int16', 'uint16'] as const),
       dynamic: v.dynamic === true ? true : undefined,
       weightOnly: v['weight-only'] === true ? true : undefined,
       reduceRange: v['reduce-range'] === true ? true : undefined,
@@ -141,6 +145,7 @@ export const quantizeCommand: Command = {
     }
     options.inputShapes = inputShapes(v);
     options.image = imageOptions(v);
+    options.rangeMargin = finiteNumber('--range-margin', v['range-margin']);
     options.targetSqnr = finiteNumber('--target-sqnr', v['target-sqnr']);
     options.maxFp32Fraction = finiteNumber('--max-fp32-fraction', v['max-fp32-fraction']);
     options.holdOutEvery = positiveInteger('--hold-out-every', v['hold-out-every']);

@@ -48,6 +48,35 @@ describe('octet quantize (static, calibrated on octet) then run', () => {
     await s.release();
   });
 
+  it('--activation-type uint16 writes an opset-21 A16W8 file that runs in float with 16-bit rounding, closer to fp32 than uint8', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'octet-q-'));
+    const args = (type: string, out: string) => ['quantize', join(MODELS_DIR, 'ppocr_cls.onnx'), '-o', out, '--calibration', IMAGES_DIR, '--max-samples', '4', '--shape', 'x=1,3,48,192', '--mean', '0.5', '--std', '0.5', '--activation-type', type];
+    const photo = new Tensor('float32', photoTensor('page.png', 192, 48), [1, 3, 48, 192]);
+    const probs = async (file: string): Promise<{ p: Float32Array; impls: string[] }> => {
+      const s = await InferenceSession.create(file);
+      const p = (await s.run({ x: photo }))[s.outputNames[0]].data as Float32Array;
+      const impls = s.implementations();
+      await s.release();
+      return { p, impls };
+    };
+    const ref = (await probs(join(MODELS_DIR, 'ppocr_cls.onnx'))).p;
+    const err: Record<string, number> = {};
+    for (const type of ['uint8', 'uint16']) {
+      const io = capture();
+      expect(await main(args(type, join(dir, `${type}.onnx`)), io)).toBe(0);
+      const { p, impls } = await probs(join(dir, `${type}.onnx`));
+      err[type] = Math.max(...Array.from(p, (v, i) => Math.abs(v - ref[i])));
+      if (type === 'uint16') {
+        expect(impls.filter((k) => k === 'own:quantize_dequantize').length).toBeGreaterThan(50);
+        expect(impls.filter((k) => /qu8|qs8|qc8/.test(k))).toEqual([]);
+      }
+    }
+    expect(err.uint16).toBeLessThan(err.uint8);
+    const io = capture();
+    expect(await main(args('int4', join(dir, 'x.onnx')), io)).toBe(1);
+    expect(io.stderr.join('\n')).toMatch(/--activation-type.*int16.*uint16/);
+  });
+
   it('a fixed --shape is declared in the output, so another batch size fails naming the input', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'octet-q-')), 'cls.int8.onnx');
     const io = capture();

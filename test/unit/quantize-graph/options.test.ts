@@ -22,7 +22,7 @@ describe('quantize() arguments', () => {
     const m = smallModel();
     await expect(quantize(m, { method: 'kl' as never })).rejects.toThrow(new RangeError("Expected one of 'minmax', 'entropy', 'percentile', 'mse' for options.method but received 'kl' of type string"));
     await expect(quantize(m, { format: 'qop' as never })).rejects.toThrow(new RangeError("Expected one of 'qdq', 'qoperator' for options.format but received 'qop' of type string"));
-    await expect(quantize(m, { activationType: 'int4' as never })).rejects.toThrow(new RangeError("Expected one of 'int8', 'uint8' for options.activationType but received 'int4' of type string"));
+    await expect(quantize(m, { activationType: 'int4' as never })).rejects.toThrow(new RangeError("Expected one of 'int8', 'uint8', 'int16', 'uint16' for options.activationType but received 'int4' of type string"));
     await expect(quantize(m, { perChannel: 1 as never })).rejects.toThrow(new TypeError('Expected boolean for options.perChannel but received 1 of type number'));
     await expect(quantize(m, { dynamic: true, weightOnly: true })).rejects.toThrow(new RangeError('Expected false when options.dynamic is true for options.weightOnly but received true of type boolean'));
     await expect(quantize(m, { maxSamples: 0 })).rejects.toThrow(new RangeError('Expected positive integer for options.maxSamples but received 0 of type number'));
