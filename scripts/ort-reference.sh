@@ -4,7 +4,7 @@
 # CI tests the small models this produces, committed under test/fixtures/ort-quantized/.
 #
 #   scripts/ort-reference.sh [--models] [--evaluate] [--install-fixtures] [--bench-models] [--calibration-speed]
-#                            [--task-metrics] [--cls-heldout]
+#                            [--task-metrics] [--cls-heldout] [--a16w8]
 #
 #   --models             calibration .npy files from the fixture photos (the tests' preprocessing), then
 #                        onnxruntime's quantize_static (QDQ, uint8 activations, int8 per-channel weights; MinMax,
@@ -21,6 +21,9 @@
 #                        task figures (OCR text, lines found, face score) of its files on octet's runtime
 #   --cls-heldout        ppocr_cls on 106 held-out crops (prepare.py crops): octet's MinMax vs onnxruntime's file
 #                        (from --models, else the committed one), scripts/ort-reference/cls-heldout.ts
+#   --a16w8              onnxruntime's quantize_static with uint16 activations (scripts/ort-reference/quantize16.py)
+#                        of ppocr_cls and blazeface_front (the three photos) and ppocr_det (the task-metrics det
+#                        split at 384x192), against octet's A16W8 variants (scripts/ort-reference/a16w8.ts)
 #   --calibration-speed  time and peak RSS of entropy and percentile calibration of ppocr_cls on 100 and 1000
 #                        augmented photo samples: octet's CLI vs onnxruntime's quantizer (/usr/bin/time -v)
 #
@@ -39,7 +42,7 @@ case "$WORK" in /tmp/*) ;; *) echo "ort-reference: WORK must be under /tmp (shar
 steps=()
 for a in "$@"; do
   case "$a" in
-    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed|--task-metrics|--cls-heldout) steps+=("${a#--}") ;;
+    --models|--evaluate|--install-fixtures|--bench-models|--calibration-speed|--task-metrics|--cls-heldout|--a16w8) steps+=("${a#--}") ;;
     -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "ort-reference: unknown option '$a' (see --help)" >&2; exit 1 ;;
   esac
@@ -51,6 +54,7 @@ OUT="$WORK/ort-quantized"
 LOGS="$WORK/logs"
 mkdir -p "$WORK/models" "$WORK/calib" "$OUT" "$LOGS"
 install -m 0644 scripts/ort-reference/prepare.py "$WORK/prepare.py"
+install -m 0644 scripts/ort-reference/quantize16.py "$WORK/quantize16.py"
 NODE_TS="$REPO/node_modules/.bin/vite-node"
 inchroot() { (cd "$WORK" && "$CHROOT_RUN" "$@") 2> >(grep -v -e '^Schema error' -e '^$' -e 'Removing initializer' >&2); }
 quantize_ort() { inchroot python3 /usr/local/bin/ort_quantize.py "$@"; }
@@ -132,6 +136,21 @@ if has task-metrics; then
   quantize_ort models/ppocr_det.tm.op13.onnx task-metrics/ppocr_det.ort.onnx "${STATIC[@]}" --calibrate minmax --calib-dir task-metrics/calib/det
   for f in A B; do quantize_ort models/blazeface_front.op13.onnx "task-metrics/blazeface_front.ort$f.onnx" "${STATIC[@]}" --calibrate minmax --calib-dir "task-metrics/calib/face$f"; done
   "$NODE_TS" scripts/ort-reference/task-metrics.ts evaluate "$tm" | tee "$LOGS/task-metrics.txt"
+fi
+
+if has a16w8; then
+  a16="$WORK/a16w8"
+  mkdir -p "$a16"
+  for m in ppocr_cls blazeface_front ppocr_det; do cp test/.fixtures/models/$m.onnx "$WORK/models/"; done
+  for m in ppocr_cls blazeface_front; do
+    "$NODE_TS" scripts/ort-reference/data.ts photos "$WORK/calib/$m" "$m" "${CALIB_PHOTOS[@]}"
+    inchroot python3 prepare.py upgrade "models/$m.onnx" "models/$m.op13.onnx"
+    inchroot python3 quantize16.py "models/$m.op13.onnx" "a16w8/$m.ort16.onnx" "calib/$m"
+  done
+  "$NODE_TS" scripts/ort-reference/task-metrics.ts data "$a16/calib"
+  inchroot python3 prepare.py upgrade models/ppocr_det.onnx models/ppocr_det.tm.op13.onnx x=1x3x192x384
+  inchroot python3 quantize16.py models/ppocr_det.tm.op13.onnx a16w8/ppocr_det.ort16.onnx a16w8/calib/det
+  "$NODE_TS" scripts/ort-reference/a16w8.ts "$a16" | tee "$LOGS/a16w8.txt"
 fi
 
 if has install-fixtures; then

@@ -244,7 +244,7 @@ describe('OCR of the scanned page: int8 against fp32', () => {
 });
 
 describe('ppocr_det with 16-bit activations (A16W8)', () => {
-  it('static A16W8 det (calibrated on four photos and the page halves): the probability map within 25 dB of fp32 on the page, the same lines', async () => {
+  it('static A16W8 det (calibrated on four photos and the page halves): with GPTQ the probability map above 25 dB on the page and 24 dB on unseen halves; the same lines', async () => {
     const img = page();
     const photos = ['astronaut.png', 'chelsea.png', 'coffee.png', 'motorcycle_left.png'].map((p) => detInput(decodePng(join(IMAGES_DIR, p)), DET_W, DET_H));
     const halves = [0, 1].map((k) => detInput(img, DET_W, DET_H, { x: (k * img.width) / 2, y: 0, w: img.width / 2, h: img.height }));
@@ -256,7 +256,7 @@ describe('ppocr_det with 16-bit activations (A16W8)', () => {
       ['uint8', {}],
       ['uint16', { activationType: 'uint16' }],
       ['uint16 + bias correction', { activationType: 'uint16', biasCorrection: true }],
-      ['uint16 + GPTQ + bias correction', { activationType: 'uint16', gptq: true, biasCorrection: true }],
+      ['uint16 + GPTQ', { activationType: 'uint16', gptq: true }],
     ] as const;
     const db: Record<string, number[]> = {};
     const found: Record<string, number[]> = {};
@@ -272,13 +272,15 @@ describe('ppocr_det with 16-bit activations (A16W8)', () => {
       );
     }
     // Measured (page / top half / bottom half, dB): uint8 5.1 / 11.2 / 12.2 (9 lines, one IoU 0.40); uint16
-    // 22.6 / 17.8 / 20.8; + bias correction 27.5 / 26.1 / 21.7; + GPTQ 28.4 / 23.4 / 26.9; every 16-bit variant
-    // finds fp32's seven lines (IoU 0.99-1.00). The 16-bit activations end the resolution limit; what remains is
-    // the int8 weights' error, which bias correction and GPTQ reduce.
+    // 22.6 / 17.8 / 20.8; + bias correction 27.5 / 26.1 / 21.7; + GPTQ 28.7 / 26.1 / 26.7 (onnxruntime's own A16W8
+    // on the same data: 24.1 / 13.0 / 16.3, docs/quantization-results.md). Every 16-bit variant finds fp32's
+    // seven lines (IoU 0.99-1.00). 16 bits end the activations' resolution limit; what remains is the int8
+    // weights' error, which bias correction and GPTQ reduce.
     expect(db.uint8[0]).toBeLessThan(15);
     expect(db['uint16 + bias correction'][0]).toBeGreaterThan(25);
-    expect(Math.min(...db['uint16 + GPTQ + bias correction'])).toBeGreaterThan(20);
-    for (const label of ['uint16 + bias correction', 'uint16 + GPTQ + bias correction']) expect(Math.min(...found[label]), label).toBeGreaterThan(0.9);
+    expect(db['uint16 + GPTQ'][0]).toBeGreaterThan(25);
+    expect(Math.min(...db['uint16 + GPTQ'])).toBeGreaterThan(24);
+    for (const label of ['uint16', 'uint16 + bias correction', 'uint16 + GPTQ']) expect(Math.min(...found[label]), label).toBeGreaterThan(0.9);
   }, 600_000);
 });
 
