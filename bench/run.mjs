@@ -6,9 +6,10 @@
 // and each runtime's peak RSS measured alone in a child process. Needs `npm run build` and
 // scripts/fetch-test-material.sh; the reference models need scripts/ort-reference.sh --bench-models (skipped
 // when absent). --reduce-range adds octet's int8 quantization with 7-bit weights (row int8-7bit: on x86 without VNNI
-// its layers run on oneDNN); --skip-memory leaves out the peak-RSS children.
+// its layers run on oneDNN); --a16w8 adds it with 16-bit activations (row a16w8: fp32 kernels with 16-bit
+// rounding between layers); --skip-memory leaves out the peak-RSS children.
 // Usage: node bench/run.mjs [--runs N] [--warmup N] [--threads 1,all] [--batch 1,8] [--json] [--reduce-range]
-// [--skip-memory] [model ...]
+// [--a16w8] [--skip-memory] [model ...]
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,7 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: '1,8' },
     json: { type: 'boolean' },
     'reduce-range': { type: 'boolean' },
+    a16w8: { type: 'boolean' },
     'skip-memory': { type: 'boolean' },
   },
   allowPositionals: true,
@@ -56,7 +58,7 @@ const CASES = {
 };
 
 /** The model quantized by octet (static QDQ, per-channel, calibrated on the fixture photos), as a file. */
-async function int8File(file, spec, dir, reduceRange = false) {
+async function int8File(file, spec, dir, extra = {}) {
   const [name, dims] = Object.entries(spec)[0];
   const nhwc = dims[3] === 3;
   const [h, w] = nhwc ? [dims[1], dims[2]] : [dims[2], dims[3]];
@@ -65,9 +67,9 @@ async function int8File(file, spec, dir, reduceRange = false) {
     image: { width: w, height: h, layout: nhwc ? 'nhwc' : 'nchw', mean: 0.5, std: 0.5 },
     inputShapes: { [name]: dims },
     progress: false,
-    reduceRange,
+    ...extra,
   });
-  const out = join(dir, `${name.replace(/\W/g, '_')}${reduceRange ? '.7bit' : ''}.int8.onnx`);
+  const out = join(dir, `${name.replace(/\W/g, '_')}${extra.reduceRange ? '.7bit' : ''}${extra.activationType ? `.${extra.activationType}` : ''}.int8.onnx`);
   writeFileSync(out, serializeModel(model));
   return out;
 }
@@ -94,12 +96,17 @@ async function variants(name, spec, dir) {
   return files;
 }
 
-/** With --reduce-range: the model quantized by octet with 7-bit weights, as a row after the int8 one. */
-async function withReduceRange(list, name, spec, dir) {
-  if (!values['reduce-range'] || !Array.isArray(list)) return list;
-  const file = await int8File(list[0][1], spec.input, mkdtempSync(join(dir, `${name}-rr-`)), true);
+/**
+ * With --reduce-range: the model quantized by octet with 7-bit weights, as a row after the int8 one; with --a16w8:
+ * with 16-bit activations, after those.
+ */
+async function withExtraRows(list, name, spec, dir) {
+  if (!Array.isArray(list)) return list;
+  const extra = [];
+  if (values['reduce-range']) extra.push(['int8-7bit', await int8File(list[0][1], spec.input, mkdtempSync(join(dir, `${name}-rr-`)), { reduceRange: true })]);
+  if (values.a16w8) extra.push(['a16w8', await int8File(list[0][1], spec.input, mkdtempSync(join(dir, `${name}-a16-`)), { activationType: 'uint16' })]);
   const at = list.findIndex(([p]) => p === 'int8') + 1;
-  return [...list.slice(0, at), ['int8-7bit', file], ...list.slice(at)];
+  return [...list.slice(0, at), ...extra, ...list.slice(at)];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'octet-bench-run-'));
@@ -109,7 +116,7 @@ try {
   for (const name of positionals.length ? positionals : Object.keys(CASES)) {
     const spec = CASES[name];
     if (!spec) throw new Error(`no input sizes for '${name}': known models are ${Object.keys(CASES).join(', ')}`);
-    const list = await withReduceRange(await variants(name, spec, dir), name, spec, dir);
+    const list = await withExtraRows(await variants(name, spec, dir), name, spec, dir);
     if (!Array.isArray(list)) {
       skipped.push({ model: name, reason: list.skipped });
       console.error(`skipped ${name}: ${list.skipped}`);
