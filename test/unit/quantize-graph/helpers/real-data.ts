@@ -50,25 +50,31 @@ export type VadStep = (sample: CalibrationSample) => Promise<{ output: Float32Ar
 
 /**
  * Runs two Silero VADs side by side over 60 windows of each of the fixture WAVs Front_Center, Noise and
- * Rear_Center, each carrying its own state: how many frame decisions (p > 0.5) agree, and the worst SQNR of the
- * carried state (the first as reference).
+ * Rear_Center, each carrying its own state: how many frame decisions (p > 0.5) agree, the worst SQNR of the
+ * carried state and the SQNR of the speech probabilities over all windows (the first as reference), and the
+ * first VAD's inputs (with its own states).
  */
-export async function compareVads(a: VadStep, b: VadStep): Promise<{ agree: number; total: number; worstState: number }> {
+export async function compareVads(a: VadStep, b: VadStep): Promise<{ agree: number; total: number; worstState: number; outputSqnr: number; inputs: CalibrationSample[] }> {
   let agree = 0;
   let total = 0;
   let worstState = Infinity;
+  const [pa, pb]: number[][] = [[], []];
+  const inputs: CalibrationSample[] = [];
   for (const wav of ['Front_Center.wav', 'Noise.wav', 'Rear_Center.wav']) {
     let s1: Float32Array = new Float32Array(256);
     let s2: Float32Array = new Float32Array(256);
     for (const w of vadWindows(wav, 60)) {
       const base: CalibrationSample = { input: { data: w, dims: [1, 512] }, sr: { data: BigInt64Array.of(16000n), dims: [] } };
+      inputs.push({ ...base, state: { data: s1, dims: [2, 1, 128] } });
       const x = await a({ ...base, state: { data: s1, dims: [2, 1, 128] } });
       const y = await b({ ...base, state: { data: s2, dims: [2, 1, 128] } });
       [s1, s2] = [x.stateN, y.stateN];
       if (x.output[0] > 0.5 === y.output[0] > 0.5) agree++;
+      pa.push(x.output[0]);
+      pb.push(y.output[0]);
       total++;
       worstState = Math.min(worstState, sqnr(s1, s2));
     }
   }
-  return { agree, total, worstState };
+  return { agree, total, worstState, outputSqnr: sqnr(Float32Array.from(pa), Float32Array.from(pb)), inputs };
 }
