@@ -13,6 +13,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
+import { isDefaultDomain } from '../passes/pass.js';
 import type { FusedActivation } from '../passes/tag-activations.js';
 import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType, type PlanTypedArray } from '../runtime/plan.js';
 import { broadcastShapes } from '../runtime/reference/tensor.js';
@@ -1078,7 +1079,7 @@ export class Lowering {
     };
     if (node.opType === 'QuantizeLinear') {
       if (y.isGraphOutput) refuse(`its 16-bit output '${y.name}' is a graph output`);
-      const other = y.consumers.find((c) => c.opType !== 'DequantizeLinear' || !isDefault(c.domain) || c.input(0) !== y);
+      const other = y.consumers.find((c) => c.opType !== 'DequantizeLinear' || !isDefaultDomain(c.domain) || c.input(0) !== y);
       if (other) refuse(`its 16-bit output '${y.name}' feeds ${other.label}`);
       return;
     }
@@ -1088,7 +1089,7 @@ export class Lowering {
       return;
     }
     const qn = x.producer;
-    if (!qn || qn.opType !== 'QuantizeLinear' || !isDefault(qn.domain)) refuse(`its 16-bit input '${x.name}' is not the output of a QuantizeLinear`);
+    if (!qn || qn.opType !== 'QuantizeLinear' || !isDefaultDomain(qn.domain)) refuse(`its 16-bit input '${x.name}' is not the output of a QuantizeLinear`);
     const qq = this.qparamsOf(qn!);
     if (!qq || qq.dtype !== q.dtype || (qq.axis ?? -1) !== (q.axis ?? -1)) refuse(`its parameters do not match those of ${qn!.label} (type and axis)`);
     const src = qn!.input(0)!;
@@ -1104,10 +1105,6 @@ export class Lowering {
       axis: q.axis ?? -1,
     });
   }
-}
-
-function isDefault(domain: string): boolean {
-  return domain === '' || domain === 'ai.onnx';
 }
 
 /** Quantized element types of QuantizeLinear/DequantizeLinear the runtime takes, by ONNX data type. */

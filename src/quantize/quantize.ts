@@ -51,7 +51,7 @@ export interface QuantizeOptions {
    * Activation type (default 'uint8'); weights are always int8 in static mode. 'uint16' / 'int16' (A16W8) keep
    * 256x finer activations for models that 8 bits cannot hold (text detection); the model is raised to opset 21,
    * and runtimes (octet's included) compute those layers in float32 with 16-bit rounding: the file is as small as
-   * int8's, the speed that of fp32. Not with format 'qoperator'.
+   * int8's, the speed about fp32's. Not with format 'qoperator' or dynamic mode.
    */
   activationType?: ActivationDType;
   /** Symmetric activations (default false: asymmetric). */
@@ -451,7 +451,11 @@ export async function quantize(model: Model | string | Uint8Array, options: Quan
       qparams.set(t, activationQParams(t, r.min, r.max, qdqOptions));
     }
     const margins = new Map<number, number>();
-    for (const t of toCalibrate) if (!qdqOptions.overrides.get(t)?.range) margins.set(rangeMarginFor(t, qdqOptions), (margins.get(rangeMarginFor(t, qdqOptions)) ?? 0) + 1);
+    for (const t of toCalibrate) {
+      if (qdqOptions.overrides.get(t)?.range) continue;
+      const k = rangeMarginFor(t, qdqOptions);
+      margins.set(k, (margins.get(k) ?? 0) + 1);
+    }
     for (const [k, n] of margins) if (k !== 1) notes.push(`${n} calibrated activation range${n === 1 ? '' : 's'} widened x${k} about zero${o.rangeMargin === undefined ? ' (the default for 16-bit activations; options.rangeMargin)' : ' (options.rangeMargin)'}`);
     calibration = { method, samples: result.samples, skippedSamples: result.skippedSamples, nonFiniteValues: result.nonFiniteValues, tensors: planned };
     if (mixed) calibration.heldOutSamples = heldOut.length;
