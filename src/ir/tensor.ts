@@ -134,6 +134,11 @@ export class Tensor {
     return new BigInt64Array(this.aligned(8), this._data.byteOffset, this._data.byteLength / 8);
   }
 
+  asInt16(): Int16Array {
+    this.expect(DataType.INT16, 'int16');
+    return new Int16Array(this.aligned(2), this._data.byteOffset, this._data.byteLength / 2);
+  }
+
   asUint16(): Uint16Array {
     if (this.dtype !== DataType.FLOAT16 && this.dtype !== DataType.BFLOAT16 && this.dtype !== DataType.UINT16) {
       this.expect(DataType.UINT16, 'uint16, float16 or bfloat16');
@@ -144,24 +149,29 @@ export class Tensor {
   /** The elements as float32, converting from any real numeric type (a copy unless already float32). */
   toFloat32(): Float32Array {
     if (this.dtype === DataType.FLOAT) return this.asFloat32();
-    const typed = this.typedNumbers();
+    const typed = this.numberView();
     return Float32Array.from(typed ?? this.toNumbers());
   }
 
   /** The elements as float64 (exact for every integer type up to 2^53); a copy. */
   toFloat64(): Float64Array {
-    const typed = this.typedNumbers();
+    const typed = this.numberView();
     return Float64Array.from(typed ?? this.toNumbers());
   }
 
-  /** A typed-array view of the elements where one exists for the dtype (no per-element DataView reads). */
-  private typedNumbers(): ArrayLike<number> | undefined {
+  /**
+   * A typed-array view of the elements (not a copy) where one exists for the dtype: float32/64, int8/16/32,
+   * uint8/16, bool; undefined for the others (use toNumbers()).
+   */
+  numberView(): ArrayLike<number> | undefined {
     switch (this.dtype) {
       case DataType.FLOAT: return this.asFloat32();
       case DataType.DOUBLE: return this.asFloat64();
       case DataType.INT8: return this.asInt8();
       case DataType.UINT8:
       case DataType.BOOL: return this.asUint8();
+      case DataType.INT16: return this.asInt16();
+      case DataType.UINT16: return new Uint16Array(this.aligned(2), this._data.byteOffset, this._data.byteLength / 2);
       case DataType.INT32: return this.asInt32();
       default: return undefined;
     }

@@ -990,7 +990,9 @@ export class Lowering {
     const xt = this.graph.constantOf(dq.input(0));
     const q = this.qparamsOf(dq);
     if (!xt || !q) return undefined;
-    const data = xt.toFloat64();
+    // The codes as they are stored (a view; a float64 copy of every weight would be transient garbage the size of
+    // twice the fp32 model while the plan is built).
+    const data = xt.numberView() ?? xt.toFloat64();
     const out = new Float32Array(data.length);
     const dims = [...xt.dims];
     const inner = q.axis === undefined ? data.length : dims.slice(q.axis + 1).reduce((p, d) => p * d, 1);
