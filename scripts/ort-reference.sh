@@ -12,7 +12,8 @@
 #                        ppocr_det, and quantize_dynamic (uint8 weights) of silero_vad_op18_ifless and ppocr_rec,
 #                        into $WORK/ort-quantized/ (logs in $WORK/logs/). The default when no step is named.
 #   --evaluate           octet's and onnxruntime's quantizations side by side (scripts/ort-reference/evaluate.ts)
-#   --install-fixtures   copy the small results to test/fixtures/ort-quantized/
+#   --install-fixtures   copy the small results (of --models, and of --a16w8 for cls and BlazeFace) to
+#                        test/fixtures/ort-quantized/
 #   --bench-models       torchvision ResNet-18/50, MobileNetV2/V3-Large and a 4-layer Transformer encoder (random
 #                        weights) into test/.fixtures/reference/, with onnxruntime's and octet's int8 QDQ versions,
 #                        and a one-shot smoke run of each in octet and onnxruntime-node
@@ -157,7 +158,11 @@ if has install-fixtures; then
   dest=test/fixtures/ort-quantized
   mkdir -p "$dest"
   for f in ppocr_cls.minmax ppocr_cls.entropy ppocr_cls.minmax.rr blazeface_front.minmax blazeface_front.entropy blazeface_front.minmax.rr silero_vad_op18_ifless.dynamic; do
-    install -m 0644 "$OUT/$f.onnx" "$dest/$f.onnx"
+    [ -f "$OUT/$f.onnx" ] && install -m 0644 "$OUT/$f.onnx" "$dest/$f.onnx"
+  done
+  # From --a16w8 (this run or an earlier one).
+  for m in ppocr_cls blazeface_front; do
+    [ -f "$WORK/a16w8/$m.ort16.onnx" ] && install -m 0644 "$WORK/a16w8/$m.ort16.onnx" "$dest/$m.a16w8.onnx"
   done
   ls -l "$dest"
 fi

@@ -12,6 +12,9 @@
  *            src/ir/qoperator-ops.ts: QGemm, QLinearMul, QLinearSigmoid, QLinearConcat, QLinear*Pool, ...)
  *   After:   y = QuantizeLinear(Add(DQ(a, a_s, a_z), DQ(b, b_s, b_z)), y_s, y_z)
  *
+ *   com.microsoft QuantizeLinear/DequantizeLinear (onnxruntime's quantizer writes them for 16-bit activations below
+ *   opset 21) become the standard ops: the same semantics.
+ *
  *   Before:  y = ConvInteger(x, w, x_z, w_z)               (int32 output)
  *   After:   y = Cast<int32>(Conv(Cast<float>(x) − x_z, w − w_z))
  *   exact: every partial sum of 8-bit products in these layers stays far below 2^24. w and w_z must be
@@ -28,6 +31,11 @@ import { DataType } from '../onnx/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
+
+/** onnxruntime's contrib QuantizeLinear/DequantizeLinear (com.microsoft), the standard ops' semantics. */
+export function isContribQdq(n: Node): boolean {
+  return n.domain === 'com.microsoft' && (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear');
+}
 
 function dq(g: Graph, n: Node, input: number, scale: number, zero: number | null, axis: number | undefined, before: Node): string {
   const out = g.uniqueName(`${n.input(input)!.name}_dq`);
@@ -171,6 +179,13 @@ function expandPassThrough(g: Graph, n: Node): boolean {
 export function expandQOperator(g: Graph): number {
   let count = 0;
   for (const n of [...g.nodes]) {
+    if (isContribQdq(n)) {
+      // onnxruntime's com.microsoft QuantizeLinear/DequantizeLinear (its quantizer writes them for 16-bit types
+      // below opset 21) mean what the standard ops mean; the lowering knows those.
+      n.domain = '';
+      count++;
+      continue;
+    }
     if (n.domain === '' && n.opType === 'ConvInteger') {
       if (expandConvInteger(g, n)) count++;
       continue;

@@ -23,7 +23,7 @@ import { evaluateNode } from '../ir/evaluate.js';
 import type { Tensor as IrTensor } from '../ir/tensor.js';
 import { parameterSlots, qoperatorSpec } from '../ir/qoperator-ops.js';
 import { expandBatchNorm, isExpandableBatchNorm } from './expand-batchnorm.js';
-import { expandQOperator } from './expand-qoperator.js';
+import { expandQOperator, isContribQdq } from './expand-qoperator.js';
 import { fuseConvEpilogues } from './fuse-epilogues.js';
 import { lowerInt8Patterns } from './int8-patterns.js';
 import { SELU_ALPHA, SELU_GAMMA } from '../runtime/reference/elementwise.js';
@@ -126,7 +126,8 @@ export function unsupportedReason(n: Node, frozen: ReadonlySet<string> = new Set
     const baked = [...parameterSlots(spec, n.inputs.length), ...(spec.floatOp === 'Conv' ? [3] : [])];
     return baked.some((i) => fedAtRun(n.input(i))) ? `${op} with weights or quantization parameters given at run time` : undefined;
   }
-  if ((n.domain !== '' && n.domain !== 'ai.onnx') || !LOWERABLE_OPS.has(n.opType)) return op;
+  // onnxruntime's com.microsoft QuantizeLinear/DequantizeLinear become the standard ones (expand-qoperator.ts).
+  if ((n.domain !== '' && n.domain !== 'ai.onnx' && !isContribQdq(n)) || !LOWERABLE_OPS.has(n.opType)) return op;
   if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
     // Convolution weights are packed once at creation: they must be constants.
     const w = n.input(1);

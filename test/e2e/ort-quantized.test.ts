@@ -10,6 +10,8 @@
  *   file, quantized with --reduce-range, is compared; see ortInt8Exact);
  * - quality: SQNR vs fp32 of onnxruntime's quantization and of octet's, calibrated on the same three photos and
  *   all executed by octet's runtime (exact int8 arithmetic), so the quantizers are compared, not the runtimes;
+ * - A16W8 (uint16 activations in onnxruntime's com.microsoft QuantizeLinear/DequantizeLinear): octet runs the files,
+ *   agrees with onnxruntime-node, and its own A16W8 with onnxruntime's range rule gives the same accuracy;
  * - Silero VAD, dynamic: frame decisions agree with fp32, on octet's runtime and on onnxruntime-node.
  *
  * The floors are regression guards at the measured values minus a margin (docs/quantization-results.md).
@@ -164,6 +166,35 @@ describe.each(CASES)("onnxruntime's quantization of $model", (c) => {
       // onnxruntime does): level with onnxruntime on every output and photo, up to weight codes rounded on ties.
       each['octet minmax']!.forEach((v, i) => expect(v).toBeGreaterThan(each['onnxruntime minmax']![i] - 0.1));
     }
+  });
+});
+
+describe.each(['ppocr_cls', 'blazeface_front'])("onnxruntime's A16W8 quantization of %s (16-bit activations, com.microsoft Q/DQ)", (name) => {
+  it("octet runs it (onnxruntime's contrib Q/DQ as the standard ops, each 16-bit pair in float), as onnxruntime-node does, and reproduces it with rangeMargin 1", async () => {
+    const file = fixture(`${name}.a16w8`);
+    const bytes = readFileSync(file);
+    expect(loadModel(bytes).graph.nodes.some((n) => n.domain === 'com.microsoft' && n.opType === 'QuantizeLinear')).toBe(true);
+    const again = await quantize(bytes, { calibration: [photoSample(name, CALIBRATION[0])], progress: false });
+    expect(again.report.mode).toBe('none');
+    const evaluation = EVALUATION.map((p) => photoSample(name, p));
+    const fp32 = (await octetRuns(join(MODELS_DIR, `${name}.onnx`), evaluation)).outputs;
+    const mine = await octetRuns(file, evaluation);
+    const theirs = await ortRuns(file, evaluation);
+    expect(mine.kernels.filter((k) => k === 'own:quantize_dequantize').length).toBeGreaterThan(20);
+    // octet's own A16W8 with onnxruntime's rule for ranges (MinMax, no headroom) on the same photos.
+    const calibration = CALIBRATION.map((p) => photoSample(name, p));
+    const own = (await octetRuns(serializeModel((await quantize(join(MODELS_DIR, `${name}.onnx`), { calibration, activationType: 'uint16', rangeMargin: 1, progress: false })).model), evaluation)).outputs;
+    const cells: string[] = [];
+    evaluation.forEach((_, i) => {
+      for (const o of Object.keys(fp32[i])) {
+        const [a, b, c] = [sqnr(fp32[i][o], mine.outputs[i][o]), sqnr(fp32[i][o], theirs[i][o]), sqnr(fp32[i][o], own[i][o])];
+        cells.push(`${db(a)}/${db(b)}/${db(c)}`);
+        expect(sqnr(theirs[i][o], mine.outputs[i][o])).toBeGreaterThan(50);
+        // Same ranges, same int8 weights up to codes rounded on ties: within 0.5 dB of each other.
+        expect(Math.abs(a - c)).toBeLessThan(0.5);
+      }
+    });
+    table.push(`${name} onnxruntime's A16W8: SQNR vs fp32 (dB; octet runs it / onnxruntime-node runs it / octet's own, rangeMargin 1) ${cells.join(' ')}`);
   });
 });
 
