@@ -171,7 +171,7 @@ export class Tensor {
       case DataType.UINT8:
       case DataType.BOOL: return this.asUint8();
       case DataType.INT16: return this.asInt16();
-      case DataType.UINT16: return new Uint16Array(this.aligned(2), this._data.byteOffset, this._data.byteLength / 2);
+      case DataType.UINT16: return this.asUint16();
       case DataType.INT32: return this.asInt32();
       default: return undefined;
     }

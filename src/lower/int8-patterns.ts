@@ -30,30 +30,23 @@ import type { Value } from '../ir/value.js';
 import { activationAfter, type FusedActivation } from '../passes/tag-activations.js';
 import type { PlanAttr, PlanBackend, PlanOp, PlanQuant } from '../runtime/plan.js';
 import { staticShape, transposeData } from './builder.js';
-import { deconvWeightsToOhwi, type Lowering } from './lower.js';
-
-interface QParams {
-  scale: Float32Array;
-  zeroPoint: Int32Array;
-  axis?: number;
-  dtype: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32';
-}
+import { deconvWeightsToOhwi, type Lowering, type QdqParams } from './lower.js';
 
 /** Integer kernels take 8-bit activations; 16-bit Q/DQ pairs run in float (Lowering.lowerQdq), int32 is bias. */
-function eightBit(q: QParams): boolean {
+function eightBit(q: QdqParams): boolean {
   return q.dtype === 'int8' || q.dtype === 'uint8';
 }
 
-function sameQuant(a: QParams, b: QParams): boolean {
+function sameQuant(a: QdqParams, b: QdqParams): boolean {
   return a.dtype === b.dtype && a.axis === b.axis && a.scale.length === b.scale.length && a.scale.every((s, i) => s === b.scale[i]) && a.zeroPoint.every((z, i) => z === b.zeroPoint[i]);
 }
 
-function toQuant(q: QParams): PlanQuant {
+function toQuant(q: QdqParams): PlanQuant {
   return { scale: q.scale, zeroPoint: q.zeroPoint, ...(q.axis !== undefined ? { axis: q.axis } : {}) };
 }
 
 /** An activation read through a per-tensor DequantizeLinear: the int8/uint8 source and its parameters. */
-function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QParams; dq: Node } | undefined {
+function dqActivation(L: Lowering, v: Value | null): { source: Value; q: QdqParams; dq: Node } | undefined {
   const dq = v?.producer;
   if (!dq || dq.opType !== 'DequantizeLinear' || dq.domain !== '') return undefined;
   const source = dq.input(0);
@@ -76,7 +69,7 @@ function elementwiseScalesFit(op: 'Add' | 'Mul', sa: number, sb: number, sy: num
 }
 
 /** A per-tensor DequantizeLinear of an 8-bit constant (a learned scale or offset operand). */
-function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq: Node } | undefined {
+function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QdqParams; dq: Node } | undefined {
   const dq = v?.producer;
   if (!dq || dq.opType !== 'DequantizeLinear') return undefined;
   const t = L.graph.constantOf(dq.input(0));
@@ -90,7 +83,7 @@ function dqConstant(L: Lowering, v: Value | null): { t: IrTensor; q: QParams; dq
  * An 8-bit constant re-expressed in the other 8-bit type, exactly: codes and zero point shift by 128 (int8 code c
  * with zero point z is uint8 code c + 128 with zero point z + 128). Undefined when the zero point would not fit.
  */
-function asCodeType(c: { t: IrTensor; q: QParams; dq: Node }, dtype: QParams['dtype']): { t: IrTensor; q: QParams; dq: Node } | undefined {
+function asCodeType(c: { t: IrTensor; q: QdqParams; dq: Node }, dtype: QdqParams['dtype']): { t: IrTensor; q: QdqParams; dq: Node } | undefined {
   if (dtype === 'int32' || c.q.dtype === dtype) return undefined;
   const shift = dtype === 'uint8' ? 128 : -128;
   const zeroPoint = Int32Array.from(c.q.zeroPoint, (z) => z + shift);
@@ -104,7 +97,7 @@ function asCodeType(c: { t: IrTensor; q: QParams; dq: Node }, dtype: QParams['dt
  * A scalar addend re-encoded in `target`'s type on the finest grid XNNPACK's add accepts: scale target·2^-k with
  * k ≤ 10 as large as lets the value fit 8 bits (zero point mid-range). Undefined when it fits none.
  */
-function onGrid(c: { t: IrTensor; q: QParams; dq: Node }, target: QParams): { t: IrTensor; q: QParams; dq: Node } | undefined {
+function onGrid(c: { t: IrTensor; q: QdqParams; dq: Node }, target: QdqParams): { t: IrTensor; q: QdqParams; dq: Node } | undefined {
   if (target.dtype === 'int32') return undefined;
   const code = c.t.dtype === 3 ? c.t.asInt8()[0] : c.t.asUint8()[0];
   const real = (code - c.q.zeroPoint[0]) * c.q.scale[0];
@@ -120,7 +113,7 @@ function onGrid(c: { t: IrTensor; q: QParams; dq: Node }, target: QParams): { t:
 }
 
 /** Constant symmetric int8 weights behind a DequantizeLinear (per tensor, or per channel along `axis`). */
-function dqWeights(L: Lowering, v: Value | null, axis: number): { t: IrTensor; q: QParams; dq: Node } | undefined {
+function dqWeights(L: Lowering, v: Value | null, axis: number): { t: IrTensor; q: QdqParams; dq: Node } | undefined {
   const dq = v?.producer;
   if (!dq || dq.opType !== 'DequantizeLinear') return undefined;
   const t = L.graph.constantOf(dq.input(0));
@@ -132,9 +125,9 @@ function dqWeights(L: Lowering, v: Value | null, axis: number): { t: IrTensor; q
 }
 
 /** The QuantizeLinear nodes that read `v`, if all of them do with one per-tensor set of parameters. */
-function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | undefined {
+function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QdqParams } | undefined {
   if (v.isGraphOutput || v.consumers.length === 0) return undefined;
-  let first: QParams | undefined;
+  let first: QdqParams | undefined;
   for (const c of v.consumers) {
     if (c.opType !== 'QuantizeLinear' || c.domain !== '' || c.input(0) !== v) return undefined;
     const q = L.qparamsOf(c);
@@ -149,7 +142,7 @@ function qConsumers(L: Lowering, v: Value): { nodes: Node[]; q: QParams } | unde
  * Whether quantizing with `q` already does what the Relu or Clip `act` does: every value at or below its lower
  * bound gets the lowest code and every value at or above its upper bound the highest, so Q(y) = Q(act(y)).
  */
-function clampImplied(act: FusedActivation, q: QParams): boolean {
+function clampImplied(act: FusedActivation, q: QdqParams): boolean {
   if ((act.kind !== 'Relu' && act.kind !== 'Clip') || act.nodes.length !== 1) return false;
   const [qmin, qmax] = q.dtype === 'int8' ? [-128, 127] : [0, 255];
   const s = q.scale[0];
@@ -160,7 +153,7 @@ function clampImplied(act: FusedActivation, q: QParams): boolean {
 }
 
 /** The int8 value the matched QuantizeLinear nodes produce (one plan value for all of them). */
-function defineQuantizedOutput(L: Lowering, y: { nodes: Node[]; q: QParams }, layout: 'plain' | 'nhwc'): number {
+function defineQuantizedOutput(L: Lowering, y: { nodes: Node[]; q: QdqParams }, layout: 'plain' | 'nhwc'): number {
   const value = y.nodes[0].output(0)!;
   L.b.setQuant(value, toQuant(y.q));
   const id = L.b.define(value, layout);
@@ -186,7 +179,7 @@ function int32Bias(L: Lowering, v: Value | null, xs: number, ws: Float32Array, n
 }
 
 /** Makes the int8 source `v` carry `q` in the plan (a graph input may not have it yet). */
-function ensureQuant(L: Lowering, v: Value, id: number, q: QParams, layout: 'plain' | 'nhwc'): boolean {
+function ensureQuant(L: Lowering, v: Value, id: number, q: QdqParams, layout: 'plain' | 'nhwc'): boolean {
   const pv = L.b.plan.values[id];
   if (pv.dtype !== q.dtype) return false;
   if (!pv.quant) pv.quant = toQuant(q);
@@ -221,7 +214,7 @@ export function lowerInt8Patterns(L: Lowering): Map<Node, () => void> {
    * layer exactly (and the output is not empty), else XNNPACK. Both give the same integers; oneDNN is faster on
    * x86 (docs/BENCHMARKS.md).
    */
-  const weightedBackend = (source: QParams['dtype'], weights: Int8Array, empty: boolean): { backend: PlanBackend; auto: boolean } => {
+  const weightedBackend = (source: QdqParams['dtype'], weights: Int8Array, empty: boolean): { backend: PlanBackend; auto: boolean } => {
     if (backend !== 'auto') return { backend, auto: false };
     support ??= onednnInt8Support();
     if (empty || support === 'none' || (source !== 'int8' && source !== 'uint8') || !onednnInt8Exact(support, source, weights)) return { backend: 'xnnpack', auto: true };

@@ -14,6 +14,7 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import { isDefaultDomain } from '../passes/pass.js';
+import { qRange } from '../quantize/qparams.js';
 import type { FusedActivation } from '../passes/tag-activations.js';
 import { arrayTypeOf, type Plan, type PlanAttr, type PlanBackend, type PlanDType, type PlanTypedArray } from '../runtime/plan.js';
 import { broadcastShapes } from '../runtime/reference/tensor.js';
@@ -1019,7 +1020,7 @@ export class Lowering {
   }
 
   /** Quant parameters from a Q/DQ node's scale and zero-point inputs (constants). */
-  qparamsOf(node: Node): { scale: Float32Array; zeroPoint: Int32Array; axis?: number; dtype: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' } | undefined {
+  qparamsOf(node: Node): QdqParams | undefined {
     const s = this.graph.constantOf(node.input(1));
     const zv = node.input(2);
     const z = zv ? this.graph.constantOf(zv) : undefined;
@@ -1074,7 +1075,7 @@ export class Lowering {
    * reading it emits the pair. 16-bit tensors anywhere else (a graph input or output, an op other than
    * DequantizeLinear reading one) are refused by name. A DequantizeLinear of a 16-bit constant folds.
    */
-  private lowerQdq16(node: Node, name: string, q: NonNullable<ReturnType<Lowering['qparamsOf']>>): void {
+  private lowerQdq16(node: Node, name: string, q: QdqParams): void {
     const x = node.input(0)!;
     const y = node.output(0)!;
     const refuse = (what: string): never => {
@@ -1097,7 +1098,7 @@ export class Lowering {
     if (!qq || qq.dtype !== q.dtype || (qq.axis ?? -1) !== (q.axis ?? -1)) refuse(`its parameters do not match those of ${qn!.label} (type and axis)`);
     const src = qn!.input(0)!;
     const layout = q.axis === undefined ? (this.b.current(src) ?? 'plain') : 'plain';
-    const [qmin, qmax] = q.dtype === 'int16' ? [-32768, 32767] : [0, 65535];
+    const { qmin, qmax } = qRange(q.dtype);
     this.b.addNode(name, 'QuantizeDequantize', [this.b.get(src, layout)], [this.out(y, layout)], {
       scale: Array.from(qq!.scale),
       zeroPoint: Array.from(qq!.zeroPoint),
@@ -1110,8 +1111,16 @@ export class Lowering {
   }
 }
 
+/** Quant parameters of a QuantizeLinear/DequantizeLinear node (Lowering.qparamsOf); axis absent per tensor. */
+export interface QdqParams {
+  scale: Float32Array;
+  zeroPoint: Int32Array;
+  axis?: number;
+  dtype: 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32';
+}
+
 /** Quantized element types of QuantizeLinear/DequantizeLinear the runtime takes, by ONNX data type. */
-const QDQ_TYPES: Record<number, 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | undefined> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32' };
+const QDQ_TYPES: Record<number, QdqParams['dtype'] | undefined> = { 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32' };
 
 /** A one-element typed array of `dtype` holding `v`. */
 function tensorOfNumber(dtype: PlanDType, v: number): PlanTypedArray {

@@ -34,9 +34,7 @@ import { dequantizeAffine } from './affine.js';
 import type { CalibrationData } from './calibrate.js';
 import { passOverData, resolveQParams } from './data-pass.js';
 import type { CalibrationExecutor, ExecutorFactory } from './executor.js';
-import { raiseOpsetTo21 } from '../passes/upgrade-opset.js';
-import { is16Bit } from './qparams.js';
-import { addQdqPair, weightCodes, weightDType, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
+import { addQdqPair, raiseOpsetFor16Bit, weightCodes, weightDType, weightFloorForBias, type ActivationQParams, type NodeRole, type QdqOptions, type QdqPlan } from './qdq.js';
 
 export interface BiasCorrectionOptions {
   maxSamples?: number;
@@ -71,7 +69,6 @@ interface Target {
   channels: number;
   output: string;
 }
-
 
 /** The layers bias correction applies to, and those it leaves (with the reason). */
 function targets(model: Model, plan: QdqPlan, skipped: BiasCorrectionResult['skipped']): Target[] {
@@ -138,7 +135,6 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
   const g = copy.graph;
   const fake = new Map<string, string>();
   const outputs: string[] = [];
-  let sixteen = false;
   for (const t of list) {
     const n = g.values.get(t.output)!.producer!;
     const x = n.input(0)!;
@@ -148,7 +144,6 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
       let name = fake.get(x.name);
       if (!name) {
         name = addQdqPair(g, x, p, '_bc').name;
-        if (is16Bit(p.dtype)) sixteen = true;
         fake.set(x.name, name);
       }
       xq = g.values.get(name)!;
@@ -179,7 +174,7 @@ function shadowModel(model: Model, list: Target[], plan: QdqPlan, qparams: Reado
     g.outputs.push(out);
     outputs.push(out.name);
   }
-  if (sixteen) raiseOpsetTo21(copy);
+  raiseOpsetFor16Bit(copy);
   return { bytes: serializeModel(copy), outputs };
 }
 

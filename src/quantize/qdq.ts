@@ -421,7 +421,7 @@ export function weightFloorForBias(bias: Float32Array, inputScale: number): Floa
   return Float32Array.from(bias, (x) => (Math.abs(x) / (inputScale * BIAS_LIMIT)) * 127);
 }
 
-export const ONNX_DTYPE: Record<ActivationDType, number> = { int8: DataType.INT8, uint8: DataType.UINT8, int16: DataType.INT16, uint16: DataType.UINT16 };
+const ONNX_DTYPE: Record<ActivationDType, number> = { int8: DataType.INT8, uint8: DataType.UINT8, int16: DataType.INT16, uint16: DataType.UINT16 };
 
 /**
  * Quantizes a float tensor symmetrically to int8 ([−127, 127], or [−63, 63] with reduceRange), per axis or per
@@ -502,13 +502,9 @@ export function weightCodes(
 }
 
 /**
- * Rewrites the graph by the plan. `qparams` holds the activations' parameters by tensor name (ties resolved by
- * the caller or here). Returns a report entry per quantized tensor.
- */
-/**
  * Inserts x → QuantizeLinear → DequantizeLinear (per tensor, `p`'s type) and returns the DequantizeLinear output,
  * typed like x. Names: `<x><tag>_scale`, `_zero_point`, `_QuantizeLinear`, `_quantized`, `_DequantizeLinear`,
- * `_dequantized`, made unique. A 16-bit pair needs opset 21 (raiseOpsetFor16Bit).
+ * `_dequantized`, made unique. A 16-bit pair needs opset 21: call raiseOpsetFor16Bit() when the graph is done.
  */
 export function addQdqPair(g: Graph, x: Value, p: Pick<ActivationQParams, 'scale' | 'zeroPoint' | 'dtype'>, tag = ''): Value {
   const base = `${x.name}${tag}`;
@@ -521,6 +517,20 @@ export function addQdqPair(g: Graph, x: Value, p: Pick<ActivationQParams, 'scale
   return dq;
 }
 
+/** Raises `model` to opset 21 when one of its QuantizeLinear nodes quantizes to a 16-bit type (the first opset that takes them). */
+export function raiseOpsetFor16Bit(model: Model): void {
+  const g = model.graph;
+  const sixteen = g.nodes.some((n) => {
+    const t = n.opType === 'QuantizeLinear' ? g.constantOf(n.input(2))?.dtype : undefined;
+    return t === DataType.INT16 || t === DataType.UINT16;
+  });
+  if (sixteen) raiseOpsetTo21(model);
+}
+
+/**
+ * Rewrites the graph by the plan. `qparams` holds the activations' parameters by tensor name (ties resolved by
+ * the caller or here). Returns a report entry per quantized tensor.
+ */
 export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, ActivationQParams>, options: QdqOptions): TensorReport[] {
   const g = model.graph;
   const report: TensorReport[] = [];
@@ -530,14 +540,12 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
     if (p) qparams.set(out, p);
   }
   const dqOf = new Map<Value, Value>();
-  let sixteen = false;
   const pairFor = (v: Value): Value | undefined => {
     let dq = dqOf.get(v);
     if (dq) return dq;
     const p = qparams.get(v.name);
     if (!p) return undefined;
     dq = addQdqPair(g, v, p);
-    if (is16Bit(p.dtype)) sixteen = true;
     dqOf.set(v, dq);
     report.push({ tensor: v.name, role: 'activation', dtype: p.dtype, granularity: 'per-tensor', scale: p.scale, zeroPoint: p.zeroPoint, min: p.min, max: p.max });
     return dq;
@@ -628,6 +636,6 @@ export function applyQdq(model: Model, plan: QdqPlan, qparams: Map<string, Activ
   // Other outputs get their pair when a quantized consumer asks for it (above); fp32 consumers keep the float.
   g.removeDeadNodes();
   g.sort();
-  if (sixteen) raiseOpsetTo21(model);
+  raiseOpsetFor16Bit(model);
   return report;
 }

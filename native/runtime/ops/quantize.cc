@@ -25,14 +25,16 @@ std::unique_ptr<Op> CreatePackedMatMulInteger(OpContext& ctx, size_t rows, size_
 
 namespace {
 
-// Index along `axis` of flat element i, for per-axis quantization.
+// Index along `axis` of flat element i, for per-axis quantization (axis < 0: per tensor, always 0).
 struct AxisIndex {
   size_t inner = 1, dim = 1;
-  AxisIndex(const ValueDesc& v) {
-    if (v.quant.axis < 0) return;
-    dim = static_cast<size_t>(v.shape[v.quant.axis]);
-    for (size_t d = v.quant.axis + 1; d < v.shape.size(); ++d) inner *= static_cast<size_t>(v.shape[d]);
+  AxisIndex() = default;
+  AxisIndex(const Shape& shape, int64_t axis) {
+    if (axis < 0) return;
+    dim = static_cast<size_t>(shape[axis]);
+    for (size_t d = axis + 1; d < shape.size(); ++d) inner *= static_cast<size_t>(shape[d]);
   }
+  explicit AxisIndex(const ValueDesc& v) : AxisIndex(v.shape, v.quant.axis) {}
   size_t operator()(size_t i) const { return dim == 1 ? 0 : (i / inner) % dim; }
 };
 
@@ -143,7 +145,8 @@ class QuantizeDequantizeOp final : public Op {
   struct Params {
     const float* in = nullptr;
     float* out = nullptr;
-    size_t n = 0, inner = 1, dim = 1;
+    size_t n = 0;
+    AxisIndex axis;
     std::vector<float> scale, dq_scale;  // float32, as ONNX stores scales
     std::vector<int32_t> zp, dq_zp;
     int32_t lo = 0, hi = 0;
@@ -159,8 +162,8 @@ class QuantizeDequantizeOp final : public Op {
     const Params& p = *static_cast<const Params*>(context);
     for (size_t i = start, end = start + count; i < end;) {
       // The run of elements that share one channel's parameters (all of them per tensor).
-      const size_t c = p.dim == 1 ? 0 : (i / p.inner) % p.dim;
-      const size_t run_end = p.dim == 1 ? end : std::min(end, (i / p.inner + 1) * p.inner);
+      const size_t c = p.axis(i);
+      const size_t run_end = p.axis.dim == 1 ? end : std::min(end, (i / p.axis.inner + 1) * p.axis.inner);
       Row(p.in + i, p.out + i, run_end - i, p.scale[c], static_cast<float>(p.lo - p.zp[c]),
           static_cast<float>(p.hi - p.zp[c]), static_cast<float>(p.zp[c] - p.dq_zp[c]), p.dq_scale[c]);
       i = run_end;
@@ -201,18 +204,14 @@ std::unique_ptr<Op> CreateQuantizeDequantize(OpContext& ctx) {
   p.lo = static_cast<int32_t>(qmin);
   p.hi = static_cast<int32_t>(qmax);
   const int64_t axis = ctx.Int("axis", -1);
-  if (axis != -1) {
-    const int64_t a = ctx.Axis(axis, x.shape.size(), "axis");
-    p.dim = static_cast<size_t>(x.shape[a]);
-    for (size_t d = a + 1; d < x.shape.size(); ++d) p.inner *= static_cast<size_t>(x.shape[d]);
-  }
+  if (axis != -1) p.axis = AxisIndex(x.shape, ctx.Axis(axis, x.shape.size(), "axis"));
   const std::vector<double> scale = ctx.Floats("scale", {});
   p.scale.assign(scale.begin(), scale.end());
   const std::vector<int64_t> zp = ctx.Ints("zeroPoint", {});
   const std::vector<double> dq_scale = ctx.Floats("dqScale", scale);
   p.dq_scale.assign(dq_scale.begin(), dq_scale.end());
   const std::vector<int64_t> dq_zp = ctx.Ints("dqZeroPoint", zp);
-  const size_t channels = axis == -1 ? 1 : p.dim;
+  const size_t channels = axis == -1 ? 1 : p.axis.dim;
   const std::string count = std::to_string(channels) + (axis == -1 ? " (per tensor)" : " (the axis' size)");
   ctx.Expect(p.scale.size() == channels && p.dq_scale.size() == channels,
              "scale and dqScale need " + count + " values");

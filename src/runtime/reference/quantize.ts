@@ -2,7 +2,7 @@
  * QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear (ONNX semantics, round half to even) and
  * QuantizeDequantize (a 16-bit QuantizeLinear → DequantizeLinear pair whose codes are never stored).
  */
-import { encode, real, roundHalfEven } from './tensor.js';
+import { axisIndex, encode, real, roundHalfEven } from './tensor.js';
 import { num, nums, type RefOp } from './types.js';
 
 export const quantizeLinear: RefOp = ([x], [y]) => [encode(x!.data, y)];
@@ -35,11 +35,9 @@ export const quantizeDequantize: RefOp = ([x], [y], attrs) => {
   const dqZp = nums(attrs, 'dqZeroPoint', zp);
   const [lo, hi] = [num(attrs, 'qmin', 0), num(attrs, 'qmax', 0)];
   const axis = num(attrs, 'axis', -1);
-  const shape = x!.shape;
-  const dim = axis < 0 ? 1 : shape[axis];
-  const inner = axis < 0 ? 1 : shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const ax = axisIndex(x!.shape, axis < 0 ? undefined : axis);
   const data = x!.data.map((v, i) => {
-    const c = dim === 1 ? 0 : Math.floor(i / inner) % dim;
+    const c = ax(i);
     let q = roundHalfEven(Math.fround(v / scale[c])) + zp[c]; // x / s in float32, as ONNX divides
     if (!(q >= lo)) q = lo; // NaN → qmin, as the native kernel
     if (q > hi) q = hi;

@@ -32,18 +32,18 @@ export function strides(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Index along the quant axis of flat element i (0 per tensor). */
-export function axisIndex(shape: readonly number[], quant: PlanQuant | undefined): (i: number) => number {
-  if (!quant || quant.axis === undefined) return () => 0;
-  const inner = strides(shape)[quant.axis];
-  const dim = shape[quant.axis];
+/** Index along `axis` of flat element i (0 per tensor: axis undefined). */
+export function axisIndex(shape: readonly number[], axis: number | undefined): (i: number) => number {
+  if (axis === undefined) return () => 0;
+  const inner = strides(shape)[axis];
+  const dim = shape[axis];
   return (i) => Math.floor(i / inner) % dim;
 }
 
 /** Real values: 8-bit/int32 values with quant are dequantized, everything else is taken as is. */
 export function real(t: RefTensor): Float64Array {
   if (!t.quant || !(is8bit(t.dtype) || t.dtype === 'int32')) return t.data;
-  const ax = axisIndex(t.shape, t.quant);
+  const ax = axisIndex(t.shape, t.quant.axis);
   return t.data.map((q, i) => (q - t.quant!.zeroPoint[ax(i)]) * t.quant!.scale[ax(i)]);
 }
 
@@ -55,7 +55,7 @@ export function encode(values: ArrayLike<number>, out: PlanValue, clamp?: { min?
   const max = clamp?.max ?? Infinity;
   if (is8bit(out.dtype) && out.quant) {
     const [lo, hi] = qRange(out.dtype);
-    const ax = axisIndex(out.shape, out.quant);
+    const ax = axisIndex(out.shape, out.quant.axis);
     const q = (x: number, c: number) => Math.min(hi, Math.max(lo, roundHalfEven(x / out.quant!.scale[c]) + out.quant!.zeroPoint[c]));
     // The fused clamp acts in the quantized domain: clamp(q(v), q(min), q(max)).
     for (let i = 0; i < n; i++) {

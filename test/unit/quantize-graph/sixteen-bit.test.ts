@@ -32,6 +32,16 @@ async function runOctet(bytes: Uint8Array, feeds: CalibrationSample): Promise<Re
   }
 }
 
+/** A fixture model with the tests' photo split (calibration: three photos; evaluation: page and motorcycle) and fp32's outputs on the evaluation photos. */
+async function photoSplit(name: string): Promise<{ model: string; calibration: CalibrationSample[]; evals: CalibrationSample[]; refs: Record<string, Float32Array>[] }> {
+  const model = join(MODELS_DIR, `${name}.onnx`);
+  const calibration = ['astronaut.png', 'chelsea.png', 'coffee.png'].map((p) => photoSample(name, p));
+  const evals = ['page.png', 'motorcycle_left.png'].map((p) => photoSample(name, p));
+  const fp32 = new Uint8Array(readFileSync(model));
+  const refs = await Promise.all(evals.map((s) => runOctet(fp32, s)));
+  return { model, calibration, evals, refs };
+}
+
 describe('static quantization with 16-bit activations', () => {
   const options = { calibration: smallSamples(4), progress: false as const };
 
@@ -170,17 +180,14 @@ describe("octet's runtime and 16-bit tensors", () => {
 
 describe('A16W8 on a real model (PP-OCR direction classifier, photos)', () => {
   it('uint16 activations with GPTQ weights: octet agrees with onnxruntime-node on the same file, far closer to fp32 than uint8', async () => {
-    const model = join(MODELS_DIR, 'ppocr_cls.onnx');
-    const calibration = ['astronaut.png', 'chelsea.png', 'coffee.png'].map((p) => photoSample('ppocr_cls', p));
-    const evals = ['page.png', 'motorcycle_left.png'].map((p) => photoSample('ppocr_cls', p));
-    const fp32 = new Uint8Array(readFileSync(model));
+    const { model, calibration, evals, refs } = await photoSplit('ppocr_cls');
     const worst: Record<string, number> = {};
     const variants = [['uint8', { activationType: 'uint8' }], ['uint8 + GPTQ', { activationType: 'uint8', gptq: true }], ['uint16', { activationType: 'uint16' }], ['uint16 + GPTQ', { activationType: 'uint16', gptq: true }]] as const;
     for (const [label, options] of variants) {
       const bytes = serializeModel((await quantize(model, { calibration, progress: false, ...options })).model);
       const dbs: number[] = [];
-      for (const s of evals) {
-        const ref = Object.values(await runOctet(fp32, s))[0];
+      for (const [i, s] of evals.entries()) {
+        const ref = Object.values(refs[i])[0];
         const got = Object.values(await runOctet(bytes, s))[0];
         dbs.push(sqnr(ref, got));
         if (options.activationType === 'uint16') {
@@ -200,11 +207,7 @@ describe('A16W8 on a real model (PP-OCR direction classifier, photos)', () => {
 
 describe('A16W8 on a real model (BlazeFace front, photos without faces in calibration)', () => {
   it('uint16 activations with GPTQ weights: every output above 25 dB on the held-out photos, where uint8 clips the face scores', async () => {
-    const model = join(MODELS_DIR, 'blazeface_front.onnx');
-    const calibration = ['astronaut.png', 'chelsea.png', 'coffee.png'].map((p) => photoSample('blazeface_front', p));
-    const evals = ['page.png', 'motorcycle_left.png'].map((p) => photoSample('blazeface_front', p));
-    const fp32 = new Uint8Array(readFileSync(model));
-    const refs = await Promise.all(evals.map((s) => runOctet(fp32, s)));
+    const { model, calibration, evals, refs } = await photoSplit('blazeface_front');
     const worst: Record<string, number> = {};
     for (const [label, options] of [['uint8', {}], ['uint16 + GPTQ', { activationType: 'uint16', gptq: true }]] as const) {
       const bytes = serializeModel((await quantize(model, { calibration, progress: false, ...options })).model);
