@@ -51,7 +51,7 @@ export interface QuantizeOptions {
    * Activation type (default 'uint8'); weights are always int8 in static mode. 'uint16' / 'int16' (A16W8) keep
    * 256x finer activations for models that 8 bits cannot hold (text detection); the model is raised to opset 21,
    * and runtimes (octet's included) compute those layers in float32 with 16-bit rounding: the file is as small as
-   * int8's, the time 1.3-1.8x fp32's in octet. Not with format 'qoperator' or dynamic mode.
+   * int8's, the time 1.3-2x fp32's in octet. Not with format 'qoperator' or dynamic mode.
    */
   activationType?: ActivationDType;
   /** Symmetric activations (default false: asymmetric). */
